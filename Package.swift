@@ -1,0 +1,35 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// The in-container `ibex` binary: every target it links must compile both normally
+// (unit tests, debugging) and in Embedded Swift mode (the shipped binary, built by
+// scripts/build-release.sh). See docs/development.md for the rules.
+let hardenedC: [CSetting] = [
+  .unsafeFlags(["-fstack-protector-strong", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]),
+  .define("_FORTIFY_SOURCE", to: "2", .when(configuration: .release)),
+]
+
+let package = Package(
+  name: "ibex",
+  products: [
+    .executable(name: "ibex", targets: ["ibex"]),
+  ],
+  targets: [
+    // Entry point: argv[0] and subcommand dispatch.
+    .executableTarget(name: "ibex", dependencies: ["IbexInit"]),
+    // Programs run by the entry point: `ibex run` (and later `ibex init`).
+    .target(name: "IbexInit", dependencies: ["IbexCore", "IbexRuntime"]),
+    // Pure model: durations, wait statuses, signals. No syscalls.
+    .target(name: "IbexCore"),
+    // The imperative shell: typed syscall wrappers, event loop, spawner, reaper.
+    .target(name: "IbexRuntime", dependencies: ["CIbex", "IbexCore"]),
+    // The C shim: what Swift imports badly, and the whole child setup of ibex_spawn().
+    .target(name: "CIbex", cSettings: hardenedC),
+
+    .testTarget(name: "IbexCoreTests", dependencies: ["IbexCore"]),
+    .testTarget(name: "IbexRuntimeTests", dependencies: ["IbexRuntime", "CIbex"]),
+    .testTarget(name: "IbexInitTests", dependencies: ["IbexInit"]),
+    .testTarget(name: "IntegrationTests", dependencies: ["ibex"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

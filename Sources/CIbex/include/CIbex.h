@@ -1,0 +1,180 @@
+// CIbex: the C shim under ibex.
+//
+// Only what Swift imports badly lives here: epoll/signalfd/timerfd headers, variadic calls
+// (prctl, syscall), wait-status macros, argv capture, and ibex_spawn(), which does the whole
+// child setup between clone and execve. Every call that can fail returns -errno (like the
+// kernel and systemd), so Swift code never reads the thread-local errno.
+#ifndef CIBEX_H
+#define CIBEX_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+
+// MARK: - Process arguments and environment
+
+/// argc as passed to main (captured before main runs; Embedded Swift has no CommandLine).
+int ibex_argc(void);
+/// argv as passed to main, NULL-terminated.
+char *const *ibex_argv(void);
+/// The current environment (`environ`), NULL-terminated.
+char *const *ibex_environ(void);
+/// exit(3).
+__attribute__((noreturn)) void ibex_exit(int code);
+
+// MARK: - Constants, exported as plain integers (glibc and musl import them differently)
+
+extern const uint32_t ibex_EPOLLIN, ibex_EPOLLOUT, ibex_EPOLLERR, ibex_EPOLLHUP;
+extern const int ibex_SIGNAL_MAX; // highest signal number + 1 (_NSIG)
+
+// MARK: - File descriptors
+
+ssize_t ibex_read(int fd, void *buffer, size_t count);
+ssize_t ibex_write(int fd, const void *buffer, size_t count);
+/// close(2); EINTR counts as closed and is reported as 0.
+int ibex_close(int fd);
+/// Returns the fd flags (FD_CLOEXEC) or -errno; -EBADF when fd is not open.
+int ibex_fd_flags(int fd);
+/// Opens /dev/null on every one of fds 0, 1, 2 that is closed, so that no later open
+/// lands on a standard stream.
+int ibex_fill_standard_fds(void);
+/// open(2) with O_CLOEXEC added; returns the fd or -errno.
+int ibex_open(const char *path, int flags, mode_t mode);
+/// isatty(3) without touching errno: 1 or 0.
+int ibex_isatty(int fd);
+
+// MARK: - Signals
+
+/// Blocks every signal except the synchronous fault signals (SEGV, BUS, FPE, ILL, ABRT,
+/// TRAP, SYS) and stores the previous mask in `old`.
+int ibex_block_signals(sigset_t *old);
+/// Stores in `ignored` every signal whose disposition is SIG_IGN.
+int ibex_ignored_signals(sigset_t *ignored);
+/// Sets the disposition of `sig` to SIG_DFL.
+int ibex_default_signal(int sig);
+/// The set of signals ibex blocks and receives through its signalfd.
+void ibex_handled_signals(sigset_t *set);
+int ibex_signalfd(const sigset_t *set);
+int ibex_kill(pid_t pid, int sig);
+
+// MARK: - epoll and timerfd
+
+int ibex_epoll_create(void);
+int ibex_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// epoll_wait(2); EINTR is reported as 0 events.
+int ibex_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms);
+extern const int ibex_EPOLL_CTL_ADD, ibex_EPOLL_CTL_MOD, ibex_EPOLL_CTL_DEL;
+/// A CLOCK_MONOTONIC timerfd, non-blocking, close-on-exec.
+int ibex_timerfd_create(void);
+/// Arms the timer at the absolute CLOCK_MONOTONIC time `deadline_ns`; 0 disarms it.
+int ibex_timerfd_arm(int fd, int64_t deadline_ns);
+/// Nanoseconds of CLOCK_MONOTONIC.
+int64_t ibex_monotonic_ns(void);
+
+// MARK: - Processes
+
+/// waitpid(-1, WNOHANG): returns the pid (and status), 0 when no child has changed state,
+/// or -errno (-ECHILD when there are no children at all).
+pid_t ibex_reap_any(int *status);
+pid_t ibex_getpid(void);
+/// PR_SET_CHILD_SUBREAPER.
+int ibex_set_child_subreaper(void);
+int ibex_wifexited(int status);
+int ibex_wexitstatus(int status);
+int ibex_wifsignaled(int status);
+int ibex_wtermsig(int status);
+int ibex_wcoredump(int status);
+
+// MARK: - Errors
+
+/// strerror(3) for a positive errno value.
+const char *ibex_strerror(int error);
+
+// MARK: - Spawning
+
+/// How the child is placed in sessions and process groups.
+typedef enum {
+  IBEX_PGROUP_INHERIT = 0, ///< stay in ibex's process group
+  IBEX_PGROUP_NEW = 1,     ///< setpgid(0, 0): a new process group in ibex's session
+  IBEX_PGROUP_SESSION = 2, ///< setsid(): a new session and process group
+} ibex_pgroup_mode;
+
+/// The step of the child setup that failed, reported by ibex_spawn().
+typedef enum {
+  IBEX_STEP_NONE = 0,
+  IBEX_STEP_CLONE,
+  IBEX_STEP_SIGNALS,
+  IBEX_STEP_PGROUP,
+  IBEX_STEP_TTY,
+  IBEX_STEP_RLIMIT,
+  IBEX_STEP_BOUNDING_SET,
+  IBEX_STEP_KEEPCAPS,
+  IBEX_STEP_GROUPS,
+  IBEX_STEP_GID,
+  IBEX_STEP_UID,
+  IBEX_STEP_CAPABILITIES,
+  IBEX_STEP_AMBIENT,
+  IBEX_STEP_NO_NEW_PRIVS,
+  IBEX_STEP_UMASK,
+  IBEX_STEP_CHDIR,
+  IBEX_STEP_FDS,
+  IBEX_STEP_CLOSE_FDS,
+  IBEX_STEP_EXEC,
+} ibex_spawn_step;
+
+typedef struct {
+  int resource; ///< RLIMIT_*
+  uint64_t soft, hard; ///< RLIM_INFINITY is UINT64_MAX
+} ibex_rlimit;
+
+/// One fd the child receives: `from` in ibex becomes `to` in the child.
+typedef struct {
+  int from, to;
+} ibex_fd_map;
+
+#define IBEX_SPAWN_MAX_FDS 8
+
+/// Everything the child setup does, in the order ibex_spawn() does it.
+typedef struct {
+  const char *file;         ///< program; searched in `search_path` when it contains no '/'
+  char *const *argv;        ///< NULL-terminated
+  char *const *envp;        ///< NULL-terminated
+  const char *search_path;  ///< PATH for the lookup; NULL uses a default
+  const sigset_t *ignored;  ///< signals left at SIG_IGN; every other one is set to SIG_DFL
+  const sigset_t *mask;     ///< signal mask installed just before execve
+  int pgroup;               ///< ibex_pgroup_mode
+  int foreground_fd;        ///< if >= 0 and a terminal: make the child's group its foreground
+  size_t rlimit_count;
+  const ibex_rlimit *rlimits;
+  int drop_bounding_set;    ///< drop every capability not in `capabilities` from the bounding set
+  int set_ids;              ///< apply uid, gid and groups
+  uid_t uid;
+  gid_t gid;
+  size_t group_count;
+  const gid_t *groups;
+  int set_capabilities;     ///< limit permitted/effective/inheritable to `capabilities`
+  uint64_t capabilities;    ///< bit n = capability n
+  uint64_t ambient;         ///< ambient capabilities to raise (subset of `capabilities`)
+  int no_new_privs;
+  int set_umask;
+  mode_t umask;
+  const char *cwd;          ///< NULL keeps ibex's
+  size_t fd_count;
+  ibex_fd_map fds[IBEX_SPAWN_MAX_FDS];
+  int close_other_fds;      ///< close every fd >= 3 that is not a `to` of `fds`
+  int use_fork;             ///< fork() instead of clone(CLONE_VM|CLONE_VFORK), for debugging
+} ibex_spawn_req;
+
+typedef struct {
+  int step;  ///< ibex_spawn_step
+  int error; ///< errno of the failing step
+} ibex_spawn_err;
+
+/// Starts a child and runs the whole setup in it. Returns the pid, or -1 with `err` set
+/// (the failed child has already been reaped).
+pid_t ibex_spawn(const ibex_spawn_req *req, ibex_spawn_err *err);
+
+#endif

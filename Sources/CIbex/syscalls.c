@@ -1,0 +1,175 @@
+// Thin syscall wrappers: each returns -errno on failure so Swift never reads errno.
+#define _GNU_SOURCE
+#include "CIbex.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+
+#if !defined(__GLIBC__)
+#error "ibex captures argv through glibc's init_array arguments; port ibex_capture_arguments first"
+#endif
+
+// MARK: - Arguments
+
+static int saved_argc;
+static char *const *saved_argv;
+
+// glibc calls init_array functions with (argc, argv, envp). Embedded Swift has no
+// CommandLine, and SwiftPM owns `main`, so this is where ibex learns its arguments.
+__attribute__((constructor)) static void ibex_capture_arguments(int argc, char **argv, char **envp) {
+  (void)envp;
+  saved_argc = argc;
+  saved_argv = argv;
+}
+
+int ibex_argc(void) { return saved_argc; }
+char *const *ibex_argv(void) { return saved_argv; }
+char *const *ibex_environ(void) { return environ; }
+void ibex_exit(int code) { exit(code); }
+
+// MARK: - Constants
+
+const uint32_t ibex_EPOLLIN = EPOLLIN, ibex_EPOLLOUT = EPOLLOUT, ibex_EPOLLERR = EPOLLERR,
+               ibex_EPOLLHUP = EPOLLHUP;
+const int ibex_EPOLL_CTL_ADD = EPOLL_CTL_ADD, ibex_EPOLL_CTL_MOD = EPOLL_CTL_MOD,
+          ibex_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
+const int ibex_SIGNAL_MAX = _NSIG;
+
+#define RETURN_OR_ERRNO(expr) \
+  do { \
+    long r_ = (long)(expr); \
+    return r_ < 0 ? -errno : r_; \
+  } while (0)
+
+// MARK: - File descriptors
+
+ssize_t ibex_read(int fd, void *buffer, size_t count) { RETURN_OR_ERRNO(read(fd, buffer, count)); }
+ssize_t ibex_write(int fd, const void *buffer, size_t count) { RETURN_OR_ERRNO(write(fd, buffer, count)); }
+
+int ibex_close(int fd) {
+  // Linux always releases the fd, even when close reports EINTR: never retry.
+  if (close(fd) < 0 && errno != EINTR) return -errno;
+  return 0;
+}
+
+int ibex_fd_flags(int fd) { RETURN_OR_ERRNO(fcntl(fd, F_GETFD)); }
+
+int ibex_fill_standard_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    // The lowest free fd is `fd` itself, because the lower ones are open by now.
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0) return -errno;
+    if (null != fd) {
+      close(null);
+      return -EBADF;
+    }
+  }
+  return 0;
+}
+
+int ibex_open(const char *path, int flags, mode_t mode) { RETURN_OR_ERRNO(open(path, flags | O_CLOEXEC, mode)); }
+
+int ibex_isatty(int fd) {
+  int saved = errno;
+  int r = isatty(fd);
+  errno = saved;
+  return r;
+}
+
+// MARK: - Signals
+
+static int is_fault_signal(int sig) {
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT ||
+         sig == SIGTRAP || sig == SIGSYS;
+}
+
+void ibex_handled_signals(sigset_t *set) {
+  sigfillset(set);
+  // A fault signal raised by ibex's own code must kill it, not wait in a queue.
+  for (int sig = 1; sig < _NSIG; sig++)
+    if (is_fault_signal(sig)) sigdelset(set, sig);
+}
+
+int ibex_block_signals(sigset_t *old) {
+  sigset_t set;
+  ibex_handled_signals(&set);
+  RETURN_OR_ERRNO(sigprocmask(SIG_SETMASK, &set, old));
+}
+
+int ibex_ignored_signals(sigset_t *ignored) {
+  sigemptyset(ignored);
+  for (int sig = 1; sig < _NSIG; sig++) {
+    struct sigaction action;
+    if (sigaction(sig, NULL, &action) == 0 && action.sa_handler == SIG_IGN) sigaddset(ignored, sig);
+  }
+  return 0;
+}
+
+int ibex_default_signal(int sig) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = SIG_DFL;
+  RETURN_OR_ERRNO(sigaction(sig, &action, NULL));
+}
+
+int ibex_signalfd(const sigset_t *set) { RETURN_OR_ERRNO(signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)); }
+
+int ibex_kill(pid_t pid, int sig) { RETURN_OR_ERRNO(kill(pid, sig)); }
+
+// MARK: - epoll and timerfd
+
+int ibex_epoll_create(void) { RETURN_OR_ERRNO(epoll_create1(EPOLL_CLOEXEC)); }
+
+int ibex_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+  struct epoll_event event = {.events = events, .data = {.u64 = data}};
+  RETURN_OR_ERRNO(epoll_ctl(epfd, op, fd, &event));
+}
+
+int ibex_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms) {
+  int r = epoll_wait(epfd, events, max, timeout_ms);
+  if (r < 0) return errno == EINTR ? 0 : -errno;
+  return r;
+}
+
+int ibex_timerfd_create(void) { RETURN_OR_ERRNO(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)); }
+
+int ibex_timerfd_arm(int fd, int64_t deadline_ns) {
+  struct itimerspec spec;
+  memset(&spec, 0, sizeof spec);
+  if (deadline_ns > 0) {
+    spec.it_value.tv_sec = deadline_ns / 1000000000;
+    spec.it_value.tv_nsec = deadline_ns % 1000000000;
+  }
+  RETURN_OR_ERRNO(timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL));
+}
+
+int64_t ibex_monotonic_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+// MARK: - Processes
+
+pid_t ibex_reap_any(int *status) { RETURN_OR_ERRNO(waitpid(-1, status, WNOHANG)); }
+pid_t ibex_getpid(void) { return getpid(); }
+int ibex_set_child_subreaper(void) { RETURN_OR_ERRNO(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)); }
+
+int ibex_wifexited(int status) { return WIFEXITED(status); }
+int ibex_wexitstatus(int status) { return WEXITSTATUS(status); }
+int ibex_wifsignaled(int status) { return WIFSIGNALED(status); }
+int ibex_wtermsig(int status) { return WTERMSIG(status); }
+int ibex_wcoredump(int status) { return WCOREDUMP(status); }
+
+// MARK: - Errors
+
+const char *ibex_strerror(int error) { return strerror(error); }

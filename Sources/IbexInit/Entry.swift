@@ -1,0 +1,67 @@
+import IbexRuntime
+
+/// The entry point of the `ibex` binary: argv[0] and subcommand dispatch.
+public enum Entry {
+  public static let version = "0.1.0"
+
+  public static let help = """
+    Usage: ibex COMMAND [ARGS...]
+
+    ibex is the init and supervisor of a container, in one static binary.
+
+    Commands:
+      run PROGRAM [ARGS...]   run PROGRAM as the only child: reap zombies, forward
+                              signals, exit with its code (the role of tini)
+      version                 print the version
+      help [COMMAND]          show this help, or the help of COMMAND
+
+    Run 'ibex COMMAND --help' for the options of a command.
+
+    """
+
+  /// Runs the command in `ThisProcess`'s argv and returns the exit code.
+  public static func main() -> Int32 {
+    let arguments = ThisProcess.arguments
+    guard arguments.count >= 2 else {
+      Console.output(help)
+      return ExitCode.usage
+    }
+    let command = arguments[1]
+    let rest = Array(arguments.dropFirst(2))
+    switch command {
+    case "run":
+      do {
+        switch try RunOptions.parse(rest) {
+        case .help:
+          Console.output(RunOptions.help)
+          return ExitCode.success
+        case .run(var options):
+          options.programIndex += 2
+          return RunProgram.main(options: options, argv: ThisProcess.argumentPointer)
+        }
+      } catch {
+        return usageFailure(error, command: "run")
+      }
+    case "version", "--version", "-V":
+      Console.output("ibex \(version)\n")
+      return ExitCode.success
+    case "help", "--help", "-h":
+      if rest.first == "run" {
+        Console.output(RunOptions.help)
+      } else if let topic = rest.first {
+        return usageFailure(UsageError("unknown command '\(topic)'"), command: nil)
+      } else {
+        Console.output(help)
+      }
+      return ExitCode.success
+    default:
+      return usageFailure(UsageError("unknown command '\(command)'"), command: nil)
+    }
+  }
+
+  private static func usageFailure(_ error: UsageError, command: String?) -> Int32 {
+    let helpCommand = command.map { "ibex \($0) --help" } ?? "ibex help"
+    Console.emit("usage error: \(error.message) (see '\(helpCommand)')")
+    return ExitCode.usage
+  }
+}

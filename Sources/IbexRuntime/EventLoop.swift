@@ -1,0 +1,141 @@
+import CIbex
+import IbexCore
+
+/// What woke the event loop.
+public enum LoopEvent {
+  /// A signal arrived; `sender` is the pid of the process that sent it (0 from outside
+  /// ibex's pid namespace or from the kernel).
+  case signal(Signal, sender: Int32)
+  /// The deadline set with `arm(at:)` has passed.
+  case deadline
+  /// A watched file descriptor is ready; `token` is what was given to `watch`.
+  case ready(token: UInt64, events: UInt32)
+}
+
+/// The one event loop of ibex: an epoll set over a signalfd (every handled signal), a
+/// timerfd armed to a single deadline, and whatever descriptors the program watches.
+///
+/// The loop has no callbacks: `wait` blocks until something happens and returns the events,
+/// and the caller dispatches them. With no deadline armed it sleeps until a signal or an fd
+/// wakes it: no polling and no periodic wake-ups.
+public struct EventLoop: ~Copyable {
+  private let epoll: FileDescriptor
+  private let signals: FileDescriptor
+  private let timer: FileDescriptor
+  private var deadline: Instant?
+  private var readyBuffer: [epoll_event]
+  private var signalBuffer: [signalfd_siginfo]
+
+  private static let signalToken: UInt64 = 0
+  private static let timerToken: UInt64 = 1
+  /// Tokens below this value are the loop's own.
+  public static let firstUserToken: UInt64 = 16
+
+  /// Creates the loop. `handled` must already be blocked (see `InheritedSignalState`).
+  public init(handling handled: SignalSet) throws(Errno) {
+    var handled = handled
+    var opened: [FileDescriptor] = []
+    do throws(Errno) {
+      let epoll = FileDescriptor(rawValue: try Errno.check(ibex_epoll_create()))
+      opened.append(epoll)
+      let signals = FileDescriptor(rawValue: try Errno.check(ibex_signalfd(&handled.raw)))
+      opened.append(signals)
+      let timer = FileDescriptor(rawValue: try Errno.check(ibex_timerfd_create()))
+      opened.append(timer)
+      try EventLoop.add(signals, to: epoll, token: EventLoop.signalToken, events: ibex_EPOLLIN)
+      try EventLoop.add(timer, to: epoll, token: EventLoop.timerToken, events: ibex_EPOLLIN)
+    } catch {
+      for fd in opened { fd.close() }
+      throw error
+    }
+    epoll = opened[0]
+    signals = opened[1]
+    timer = opened[2]
+    deadline = nil
+    readyBuffer = Array(repeating: epoll_event(), count: 32)
+    signalBuffer = Array(repeating: signalfd_siginfo(), count: 32)
+  }
+
+  deinit {
+    epoll.close()
+    signals.close()
+    timer.close()
+  }
+
+  private static func add(_ fd: FileDescriptor, to epoll: FileDescriptor, token: UInt64, events: UInt32) throws(Errno) {
+    _ = try Errno.check(ibex_epoll_ctl(epoll.rawValue, ibex_EPOLL_CTL_ADD, fd.rawValue, events, token))
+  }
+
+  /// Watches `fd` for `events` (`ibex_EPOLLIN`, ...); readiness is reported with `token`,
+  /// which must be at least `firstUserToken`.
+  public func watch(_ fd: FileDescriptor, token: UInt64, events: UInt32) throws(Errno) {
+    precondition(token >= EventLoop.firstUserToken, "ibex bug: token \(token) is reserved")
+    try EventLoop.add(fd, to: epoll, token: token, events: events)
+  }
+
+  /// Stops watching `fd`.
+  public func unwatch(_ fd: FileDescriptor) {
+    _ = ibex_epoll_ctl(epoll.rawValue, ibex_EPOLL_CTL_DEL, fd.rawValue, 0, 0)
+  }
+
+  /// Sets the one deadline (nil clears it). The caller keeps the nearest of its deadlines here.
+  public mutating func arm(at instant: Instant?) {
+    if instant == deadline { return }
+    deadline = instant
+    // A deadline in the past still fires: the timerfd is armed at least 1 ns after 0.
+    let at = instant.map { max($0.nanoseconds, 1) } ?? 0
+    if ibex_timerfd_arm(timer.rawValue, at) < 0 { fatalError("ibex bug: timerfd_settime failed") }
+  }
+
+  /// The current time on the monotonic clock.
+  public static func now() -> Instant { Instant(nanoseconds: ibex_monotonic_ns()) }
+
+  /// Blocks until at least one event and replaces the contents of `events` with what
+  /// happened.
+  public mutating func wait(into events: inout [LoopEvent]) {
+    events.removeAll(keepingCapacity: true)
+    while events.isEmpty {
+      let count = readyBuffer.withUnsafeMutableBufferPointer {
+        ibex_epoll_wait(epoll.rawValue, $0.baseAddress, Int32($0.count), -1)
+      }
+      if count < 0 { fatalError("ibex bug: epoll_wait failed: \(Errno(rawValue: -count).description)") }
+      for index in 0..<Int(count) {
+        let ready = readyBuffer[index]
+        switch ready.data.u64 {
+        case EventLoop.signalToken: readSignals(into: &events)
+        case EventLoop.timerToken: readTimer(into: &events)
+        default: events.append(.ready(token: ready.data.u64, events: ready.events))
+        }
+      }
+    }
+  }
+
+  private mutating func readSignals(into events: inout [LoopEvent]) {
+    let fd = signals
+    let size = MemoryLayout<signalfd_siginfo>.stride
+    while true {
+      let read = signalBuffer.withUnsafeMutableBytes { (bytes) -> Int? in
+        do throws(Errno) {
+          return try fd.read(into: bytes)
+        } catch {
+          fatalError("ibex bug: signalfd read: \(error.description)")
+        }
+      }
+      guard let read, read > 0 else { return }
+      for index in 0..<(read / size) {
+        let info = signalBuffer[index]
+        events.append(.signal(Signal(rawValue: Int32(bitPattern: info.ssi_signo)), sender: Int32(bitPattern: info.ssi_pid)))
+      }
+      if read < signalBuffer.count * size { return }
+    }
+  }
+
+  private mutating func readTimer(into events: inout [LoopEvent]) {
+    var expirations: UInt64 = 0
+    let read = withUnsafeMutableBytes(of: &expirations) { (bytes) -> Int? in try? timer.read(into: bytes) }
+    // A timer re-armed after it expired but before this read reports nothing: not an event.
+    guard read == 8 else { return }
+    deadline = nil
+    events.append(.deadline)
+  }
+}

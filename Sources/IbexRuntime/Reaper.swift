@@ -1,0 +1,34 @@
+import CIbex
+import IbexCore
+
+/// Collects terminated children with `waitpid(-1, WNOHANG)`.
+///
+/// ibex is the only reaper of its process tree (PID 1, or a child subreaper), so a pid
+/// cannot be reused before ibex itself has collected it: signalling a pid that ibex has not
+/// reaped yet is race-free.
+public enum Reaper {
+  /// Reaps one terminated child. Returns nil when none is waiting (or there are no children).
+  public static func reapOne() -> (pid: Int32, exit: ProcessExit)? {
+    while true {
+      var status: Int32 = 0
+      let pid = ibex_reap_any(&status)
+      if pid <= 0 { return nil }
+      // Without WUNTRACED/WCONTINUED only terminations are reported; decode defensively.
+      if let exit = ProcessExit(waitStatus: status) { return (pid, exit) }
+    }
+  }
+
+  /// Makes this process the reaper of its orphaned descendants (not needed as PID 1).
+  public static func becomeSubreaper() throws(Errno) {
+    _ = try Errno.check(ibex_set_child_subreaper())
+  }
+
+  /// This process's pid.
+  public static var ownPID: Int32 { ibex_getpid() }
+
+  /// Sends `signal` to `pid` (a negative pid is a process group). Throws `.noSuchProcess`
+  /// when the target is gone.
+  public static func send(_ signal: Signal, to pid: Int32) throws(Errno) {
+    _ = try Errno.check(ibex_kill(pid, signal.rawValue))
+  }
+}

@@ -1,0 +1,27 @@
+import CIbex
+
+/// Facts about ibex's own process.
+public enum ThisProcess {
+  /// ibex's arguments as passed to `main` (argv).
+  public static var argumentPointer: UnsafePointer<UnsafeMutablePointer<CChar>?> { ibex_argv() }
+  public static var argumentCount: Int { Int(ibex_argc()) }
+
+  /// ibex's arguments as strings.
+  public static var arguments: [String] {
+    (0..<argumentCount).map { String(cString: argumentPointer[$0]!) }
+  }
+
+  /// ibex's environment (environ).
+  public static var environment: UnsafePointer<UnsafeMutablePointer<CChar>?> { ibex_environ() }
+
+  /// Opens /dev/null on any of fds 0-2 that ibex was started without, so that no descriptor
+  /// ibex opens later can be mistaken for a standard stream by a child.
+  public static func ensureStandardDescriptors() throws(Errno) {
+    _ = try Errno.check(ibex_fill_standard_fds())
+  }
+
+  /// Ends ibex with `code`.
+  public static func exit(_ code: Int32) -> Never {
+    ibex_exit(code)
+  }
+}

@@ -1,0 +1,4 @@
+import IbexInit
+import IbexRuntime
+
+ThisProcess.exit(Entry.main())

@@ -7,6 +7,7 @@
 // ibex's threads ("setxid"), which is wrong for a child sharing its memory.
 #define _GNU_SOURCE
 #include "CIbex.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,14 +37,6 @@
 
 #define CHILD_STACK_SIZE (64 * 1024)
 #define DEFAULT_SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// The kernel's struct sigaction (x86_64, aarch64 and the generic layout).
-struct kernel_sigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)(void);
-  uint64_t mask;
-};
 
 typedef struct {
   const ibex_spawn_req *req;
@@ -196,11 +189,10 @@ static int child_main(void *arg) {
   int error;
 
   // Every signal stays blocked until just before execve, so no disposition can run here.
-  // The raw syscall reaches glibc's internal signals (32, 33) too, which sigaction() refuses.
   for (int sig = 1; sig < _NSIG; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     struct kernel_sigaction action = {
-        .handler = (req->ignored != NULL && sigismember(req->ignored, sig) == 1) ? SIG_IGN : SIG_DFL};
+        .handler = (req->ignored != NULL && kernel_sigset_has(req->ignored, sig)) ? SIG_IGN : SIG_DFL};
     syscall(SYS_rt_sigaction, sig, &action, NULL, sizeof action.mask);
   }
 

@@ -1,6 +1,7 @@
 // Thin syscall wrappers: each returns -errno on failure so Swift never reads errno.
 #define _GNU_SOURCE
 #include "CIbex.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
@@ -108,8 +110,9 @@ int ibex_block_signals(sigset_t *old) {
 int ibex_ignored_signals(sigset_t *ignored) {
   sigemptyset(ignored);
   for (int sig = 1; sig < _NSIG; sig++) {
-    struct sigaction action;
-    if (sigaction(sig, NULL, &action) == 0 && action.sa_handler == SIG_IGN) sigaddset(ignored, sig);
+    struct kernel_sigaction action;
+    if (syscall(SYS_rt_sigaction, sig, NULL, &action, sizeof action.mask) == 0 && action.handler == SIG_IGN)
+      kernel_sigset_add(ignored, sig);
   }
   return 0;
 }

@@ -34,16 +34,14 @@ public struct InheritedSignalState {
   /// mask and the ignored set were before. Call first thing in `main`, before any thread or
   /// child can exist.
   ///
-  /// SIGCHLD is set back to its default even if ibex inherited it ignored: an ignored SIGCHLD
-  /// makes the kernel reap children itself, and ibex would never learn their exit status.
+  /// If ibex inherited SIGCHLD ignored, it sets it back to the default for itself (an ignored
+  /// SIGCHLD makes the kernel reap children, and ibex would never learn their exit status);
+  /// its children still inherit it ignored, as they would without ibex.
   public static func takeOver() throws(Errno) -> InheritedSignalState {
     var state = InheritedSignalState(mask: SignalSet(), ignored: SignalSet())
     _ = try Errno.check(ibex_block_signals(&state.mask.raw))
     _ = ibex_ignored_signals(&state.ignored.raw)
-    if state.ignored.contains(.child) {
-      _ = try Errno.check(ibex_default_signal(Signal.child.rawValue))
-      state.ignored.remove(.child)
-    }
+    if state.ignored.contains(.child) { _ = try Errno.check(ibex_default_signal(Signal.child.rawValue)) }
     return state
   }
 }

@@ -23,7 +23,6 @@ swift build -c release --product ibex --scratch-path "$scratch" --disable-local-
   -Xswiftc -warnings-as-errors \
   -Xswiftc -Xclang-linker -Xswiftc -static-pie -Xswiftc -use-ld=lld \
   -Xswiftc -Xclang-linker -Xswiftc -Wno-unused-command-line-argument \
-  -Xcc -fstack-protector-strong \
   -Xlinker -L"$embedded_lib" -Xlinker -lswiftUnicodeDataTables -Xlinker -lm \
   -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now -Xlinker -z -Xlinker noexecstack \
   -Xlinker --gc-sections >&2

@@ -126,6 +126,16 @@ int ibex_default_signal(int sig) {
 
 int ibex_signalfd(const sigset_t *set) { RETURN_OR_ERRNO(signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)); }
 
+int ibex_wait_signal(const sigset_t *set, int64_t timeout_ns, int *signal, int32_t *sender) {
+  siginfo_t info;
+  struct timespec timeout = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
+  int r = sigtimedwait(set, &info, timeout_ns < 0 ? NULL : &timeout);
+  if (r < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
+  *signal = r;
+  *sender = info.si_pid;
+  return 1;
+}
+
 int ibex_kill(pid_t pid, int sig) { RETURN_OR_ERRNO(kill(pid, sig)); }
 
 // MARK: - epoll and timerfd

@@ -18,11 +18,17 @@ public enum LoopEvent {
 /// The loop has no callbacks: `wait` blocks until something happens and returns the events,
 /// and the caller dispatches them. With no deadline armed it sleeps until a signal or an fd
 /// wakes it: no polling and no periodic wake-ups.
+///
+/// While no descriptor is watched (`ibex run`), the loop waits in `sigtimedwait` instead of
+/// `epoll_wait` + `read`: one system call per wake-up instead of two, which is most of PID 1's
+/// cost when it reaps a storm of orphans.
 public struct EventLoop: ~Copyable {
   private let epoll: FileDescriptor
   private let signals: FileDescriptor
   private let timer: FileDescriptor
   private var deadline: Instant?
+  private var handled: SignalSet
+  private var watchedCount = 0
   private var readyBuffer: [epoll_event]
   private var signalBuffer: [signalfd_siginfo]
 
@@ -52,6 +58,7 @@ public struct EventLoop: ~Copyable {
     signals = opened[1]
     timer = opened[2]
     deadline = nil
+    self.handled = handled
     readyBuffer = Array(repeating: epoll_event(), count: 32)
     signalBuffer = Array(repeating: signalfd_siginfo(), count: 32)
   }
@@ -68,14 +75,15 @@ public struct EventLoop: ~Copyable {
 
   /// Watches `fd` for `events` (`ibex_EPOLLIN`, ...); readiness is reported with `token`,
   /// which must be at least `firstUserToken`.
-  public func watch(_ fd: FileDescriptor, token: UInt64, events: UInt32) throws(Errno) {
+  public mutating func watch(_ fd: FileDescriptor, token: UInt64, events: UInt32) throws(Errno) {
     precondition(token >= EventLoop.firstUserToken, "ibex bug: token \(token) is reserved")
     try EventLoop.add(fd, to: epoll, token: token, events: events)
+    watchedCount += 1
   }
 
   /// Stops watching `fd`.
-  public func unwatch(_ fd: FileDescriptor) {
-    _ = ibex_epoll_ctl(epoll.rawValue, ibex_EPOLL_CTL_DEL, fd.rawValue, 0, 0)
+  public mutating func unwatch(_ fd: FileDescriptor) {
+    if ibex_epoll_ctl(epoll.rawValue, ibex_EPOLL_CTL_DEL, fd.rawValue, 0, 0) == 0 { watchedCount -= 1 }
   }
 
   /// Sets the one deadline (nil clears it). The caller keeps the nearest of its deadlines here.
@@ -94,6 +102,10 @@ public struct EventLoop: ~Copyable {
   /// happened.
   public mutating func wait(into events: inout [LoopEvent]) {
     events.removeAll(keepingCapacity: true)
+    if watchedCount == 0 {
+      waitForSignal(into: &events)
+      return
+    }
     while events.isEmpty {
       let count = readyBuffer.withUnsafeMutableBufferPointer {
         ibex_epoll_wait(epoll.rawValue, $0.baseAddress, Int32($0.count), -1)
@@ -107,6 +119,25 @@ public struct EventLoop: ~Copyable {
         default: events.append(.ready(token: ready.data.u64, events: ready.events))
         }
       }
+    }
+  }
+
+  private mutating func waitForSignal(into events: inout [LoopEvent]) {
+    while events.isEmpty {
+      var timeout: Int64 = -1
+      if let deadline {
+        timeout = (deadline - EventLoop.now()).nanoseconds
+        if timeout <= 0 {
+          arm(at: nil)
+          events.append(.deadline)
+          return
+        }
+      }
+      var number: Int32 = 0
+      var sender: Int32 = 0
+      let r = ibex_wait_signal(&handled.raw, timeout, &number, &sender)
+      if r < 0 { fatalError("ibex bug: sigtimedwait failed: \(Errno(rawValue: -r).description)") }
+      if r == 1 { events.append(.signal(Signal(rawValue: number), sender: sender)) }
     }
   }
 

@@ -70,8 +70,10 @@ struct EventLoopTests {
     }
   }
 
-  @Test("a blocked signal is read from the signalfd with its sender")
-  func signal() throws {
+  @Test(
+    "a blocked signal arrives with its sender, through sigtimedwait or (with fds watched) the signalfd",
+    arguments: [false, true])
+  func signal(watchingDescriptor: Bool) throws {
     var set = SignalSet()
     set.insert(.user1)
     var block = sigset_t()
@@ -81,6 +83,13 @@ struct EventLoopTests {
     pthread_sigmask(SIG_BLOCK, &block, &old)
     defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
     var loop = try EventLoop(handling: set)
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    defer {
+      close(fds[0])
+      close(fds[1])
+    }
+    if watchingDescriptor { try loop.watch(FileDescriptor(rawValue: fds[0]), token: 42, events: ibex_EPOLLIN) }
     raise(SIGUSR1)  // directed at this thread, where it is blocked
     var events: [LoopEvent] = []
     loop.wait(into: &events)
@@ -90,6 +99,27 @@ struct EventLoopTests {
     }
     #expect(signal == .user1)
     #expect(sender == getpid())
+  }
+
+  @Test("a deadline also fires while descriptors are watched")
+  func deadlineWithDescriptors() throws {
+    var loop = try EventLoop(handling: SignalSet())
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    defer {
+      close(fds[0])
+      close(fds[1])
+    }
+    try loop.watch(FileDescriptor(rawValue: fds[0]), token: 42, events: ibex_EPOLLIN)
+    let start = EventLoop.now()
+    loop.arm(at: start + .milliseconds(20))
+    var events: [LoopEvent] = []
+    loop.wait(into: &events)
+    #expect(EventLoop.now() >= start + .milliseconds(20))
+    guard case .deadline = events.first else {
+      Issue.record("expected a deadline")
+      return
+    }
   }
 
   @Test("a watched pipe reports readiness with its token")

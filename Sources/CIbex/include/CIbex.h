@@ -58,6 +58,9 @@ int ibex_default_signal(int sig);
 /// The set of signals ibex blocks and receives through its signalfd.
 void ibex_handled_signals(sigset_t *set);
 int ibex_signalfd(const sigset_t *set);
+/// Waits for one signal of `set` (which must be blocked) for at most `timeout_ns` (-1: no
+/// limit). Returns 1 with `signal` and `sender` set, 0 on timeout or EINTR, or -errno.
+int ibex_wait_signal(const sigset_t *set, int64_t timeout_ns, int *signal, int32_t *sender);
 int ibex_kill(pid_t pid, int sig);
 
 // MARK: - epoll and timerfd

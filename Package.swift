@@ -13,6 +13,12 @@ let package = Package(
   name: "ibex",
   products: [
     .executable(name: "ibex", targets: ["ibex"]),
+    .executable(name: "ibex-audit", targets: ["ibex-audit"]),
+  ],
+  dependencies: [
+    // For ibex-audit only: the in-container ibex has no dependencies (Embedded mode).
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // Entry point: argv[0] and subcommand dispatch.
@@ -26,10 +32,18 @@ let package = Package(
     // The C shim: what Swift imports badly, and the whole child setup of ibex_spawn().
     .target(name: "CIbex", cSettings: hardenedC),
 
+    // ibex-audit: policy checks of Dockerfiles, compose files and Kubernetes manifests (CI side,
+    // normal Swift: Foundation, Yams and ArgumentParser are fine here).
+    .executableTarget(
+      name: "ibex-audit",
+      dependencies: ["IbexAudit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .target(name: "IbexAudit", dependencies: [.product(name: "Yams", package: "Yams")]),
+
     .testTarget(name: "IbexCoreTests", dependencies: ["IbexCore"]),
     .testTarget(name: "IbexRuntimeTests", dependencies: ["IbexRuntime", "CIbex"]),
     .testTarget(name: "IbexInitTests", dependencies: ["IbexInit"]),
     .testTarget(name: "IntegrationTests", dependencies: ["ibex"]),
+    .testTarget(name: "IbexAuditTests", dependencies: ["IbexAudit"], resources: [.copy("Fixtures")]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -24,7 +24,9 @@ let package = Package(
     // Entry point: argv[0] and subcommand dispatch.
     .executableTarget(name: "ibex", dependencies: ["IbexInit"]),
     // Programs run by the entry point: `ibex run` (and later `ibex init`).
-    .target(name: "IbexInit", dependencies: ["IbexCore", "IbexRuntime"]),
+    .target(name: "IbexInit", dependencies: ["IbexCore", "IbexConfig", "IbexRuntime"]),
+    // Loaders that turn service files on disk into the core's model, with file:line errors.
+    .target(name: "IbexConfig", dependencies: ["IbexCore", "IbexRuntime"]),
     // Pure model: durations, wait statuses, signals. No syscalls.
     .target(name: "IbexCore"),
     // The imperative shell: typed syscall wrappers, event loop, spawner, reaper.
@@ -42,6 +44,7 @@ let package = Package(
     .testTarget(name: "IbexCoreTests", dependencies: ["IbexCore"]),
     .testTarget(name: "IbexRuntimeTests", dependencies: ["IbexRuntime", "CIbex"]),
     .testTarget(name: "IbexInitTests", dependencies: ["IbexInit"]),
+    .testTarget(name: "IbexConfigTests", dependencies: ["IbexConfig"]),
     .testTarget(name: "IntegrationTests", dependencies: ["ibex"]),
     .testTarget(name: "IbexAuditTests", dependencies: ["IbexAudit"], resources: [.copy("Fixtures")]),
   ],

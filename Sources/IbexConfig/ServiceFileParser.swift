@@ -1,0 +1,382 @@
+import IbexCore
+
+/// Turns the entries of a native service file (`NAME.service` plus its drop-ins) into a
+/// `ServiceDefinition`. Every directive is checked; an unknown one is an error with its line,
+/// and a close match is suggested.
+public struct ServiceFileParser {
+  public let name: String
+  private var definition: ServiceDefinition
+  private var startTimeoutSet = false
+  private var healthCommand: Command?
+  private var health = HealthCheck(command: Command(program: "", arguments: []))
+  private var healthSettingLocation: SourceLocation?
+  private var essentialExitCodeSet = false
+
+  /// Directives per section, for validation and "did you mean".
+  public static let directives: [String: [String]] = [
+    "Unit": [
+      "Description", "Documentation", "Requires", "Wants", "After", "Before", "StartLimitBurst",
+      "StartLimitIntervalSec",
+    ],
+    "Service": [
+      "Type", "ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPost", "RemainAfterExit", "Restart",
+      "RestartSec", "RestartMaxDelaySec", "StartLimitBurst", "StartLimitIntervalSec", "TimeoutStartSec",
+      "TimeoutStopSec", "TimeoutSec", "KillSignal", "User", "Group", "SupplementaryGroups", "Environment",
+      "EnvironmentFile", "WorkingDirectory", "UMask", "CapabilityBoundingSet", "AmbientCapabilities",
+      "NoNewPrivileges", "Essential", "EssentialExitCode", "NotificationFD",
+    ] + ServiceFileParser.limitNames.map { $0.0 },
+    "Health": ["Exec", "IntervalSec", "TimeoutSec", "Retries", "StartPeriodSec"],
+    "Install": ["WantedBy", "RequiredBy", "Alias"],
+  ]
+
+  static let limitNames: [(String, Int32)] = [
+    ("LimitCPU", 0), ("LimitFSIZE", 1), ("LimitDATA", 2), ("LimitSTACK", 3), ("LimitCORE", 4), ("LimitRSS", 5),
+    ("LimitNPROC", 6), ("LimitNOFILE", 7), ("LimitMEMLOCK", 8), ("LimitAS", 9), ("LimitLOCKS", 10),
+    ("LimitSIGPENDING", 11), ("LimitMSGQUEUE", 12), ("LimitNICE", 13), ("LimitRTPRIO", 14), ("LimitRTTIME", 15),
+  ]
+
+  /// Parses `entries` (main file first, then drop-ins in order) for the service `name`.
+  public static func parse(name: String, entries: [UnitEntry], location: SourceLocation) throws(ConfigError)
+    -> ServiceDefinition
+  {
+    var parser = ServiceFileParser(name: name, definition: ServiceDefinition(name: name, location: location))
+    for entry in entries { try parser.apply(entry) }
+    return try parser.finish()
+  }
+
+  private init(name: String, definition: ServiceDefinition) {
+    self.name = name
+    self.definition = definition
+  }
+
+  private mutating func apply(_ entry: UnitEntry) throws(ConfigError) {
+    guard let known = ServiceFileParser.directives[entry.section] else {
+      throw ConfigError("unknown section [\(entry.section)] (sections: [Unit], [Service], [Health], [Install])", at: entry.location)
+    }
+    guard known.contains(entry.key) else {
+      var message = "unknown directive '\(entry.key)' in [\(entry.section)]"
+      if let suggestion = ServiceFileParser.closest(to: entry.key, in: known) { message += " (did you mean '\(suggestion)'?)" }
+      throw ConfigError(message, at: entry.location)
+    }
+    do throws(ConfigError.Message) {
+      let value = try expandSpecifiers(entry.value)
+      try apply(section: entry.section, key: entry.key, value: value, location: entry.location)
+    } catch {
+      throw ConfigError("\(entry.key)=\(entry.value): \(error.text)", at: entry.location)
+    }
+  }
+
+  private mutating func apply(section: String, key: String, value: String, location: SourceLocation) throws(ConfigError.Message) {
+    switch (section, key) {
+    case ("Unit", "Description"): definition.description = value
+    case ("Unit", "Documentation"): break
+    case ("Unit", "Requires"): try addDependencies(value, .requires, location)
+    case ("Unit", "Wants"): try addDependencies(value, .wants, location)
+    case ("Unit", "After"): try addDependencies(value, .after, location)
+    case ("Unit", "Before"): try addDependencies(value, .before, location)
+    case (_, "StartLimitBurst"): definition.startLimitBurst = try integer(value, in: 0...1_000_000)
+    case (_, "StartLimitIntervalSec"): definition.startLimitInterval = try span(value)
+    case ("Service", "Type"):
+      guard let type = ServiceType(rawValue: value) else { throw .init("use simple, notify or oneshot") }
+      definition.type = type
+    case ("Service", "ExecStart"): try addCommand(value, to: &definition.start)
+    case ("Service", "ExecStartPre"): try addCommand(value, to: &definition.startPre)
+    case ("Service", "ExecStartPost"): try addCommand(value, to: &definition.startPost)
+    case ("Service", "ExecStop"): try addCommand(value, to: &definition.stop)
+    case ("Service", "ExecStopPost"): try addCommand(value, to: &definition.stopPost)
+    case ("Service", "RemainAfterExit"): definition.remainAfterExit = try boolean(value)
+    case ("Service", "Restart"):
+      guard let policy = RestartPolicy(rawValue: value) else { throw .init("use no, on-failure or always") }
+      definition.restart = policy
+    case ("Service", "RestartSec"): definition.restartDelay = try span(value)
+    case ("Service", "RestartMaxDelaySec"): definition.restartMaxDelay = try span(value)
+    case ("Service", "TimeoutStartSec"):
+      definition.startTimeout = try optionalSpan(value)
+      startTimeoutSet = true
+    case ("Service", "TimeoutStopSec"): definition.stopTimeout = try span(value)
+    case ("Service", "TimeoutSec"):
+      definition.startTimeout = try optionalSpan(value)
+      definition.stopTimeout = try span(value)
+      startTimeoutSet = true
+    case ("Service", "KillSignal"):
+      guard let signal = Signal(parsing: value), signal != .stop else { throw .init("not a signal name or number") }
+      definition.killSignal = signal
+    case ("Service", "User"): definition.user = try nonEmpty(value)
+    case ("Service", "Group"): definition.group = try nonEmpty(value)
+    case ("Service", "SupplementaryGroups"):
+      if value.isEmpty { definition.supplementaryGroups = [] } else { definition.supplementaryGroups += try UnitFile.words(value) }
+    case ("Service", "Environment"):
+      if value.isEmpty { definition.environment = [] }
+      for word in try UnitFile.words(value) {
+        guard let equals = word.firstIndex(of: "="), equals != word.startIndex else {
+          throw .init("'\(word)' is not NAME=VALUE")
+        }
+        definition.environment.append(word)
+      }
+    case ("Service", "EnvironmentFile"):
+      if value.isEmpty {
+        definition.environmentFiles = []
+      } else {
+        let optional = value.hasPrefix("-")
+        let path = optional ? String(value.dropFirst()) : value
+        guard path.hasPrefix("/") else { throw .init("the path must be absolute") }
+        definition.environmentFiles.append(EnvironmentFile(path: path, optional: optional))
+      }
+    case ("Service", "WorkingDirectory"):
+      guard value.hasPrefix("/") || value == "~" else { throw .init("the path must be absolute") }
+      definition.workingDirectory = value
+    case ("Service", "UMask"):
+      guard let mask = UInt32(value, radix: 8), mask <= 0o777 else { throw .init("use an octal mask such as 0027") }
+      definition.umask = mask
+    case ("Service", "CapabilityBoundingSet"): definition.capabilityBoundingSet = try capabilitySet(value)
+    case ("Service", "AmbientCapabilities"):
+      definition.ambientCapabilities = value.isEmpty ? 0 : definition.ambientCapabilities | (try capabilitySet(value))
+    case ("Service", "NoNewPrivileges"): definition.noNewPrivileges = try boolean(value)
+    case ("Service", "Essential"): definition.essential = try boolean(value)
+    case ("Service", "EssentialExitCode"):
+      definition.essentialExitCode = Int32(try integer(value, in: 0...255))
+      essentialExitCodeSet = true
+    case ("Service", "NotificationFD"): definition.notificationFD = Int32(try integer(value, in: 3...1023))
+    case ("Service", _) where key.hasPrefix("Limit"):
+      let resource = ServiceFileParser.limitNames.first { $0.0 == key }!.1
+      definition.limits.removeAll { $0.resource == resource }
+      definition.limits.append(try limit(value, resource: resource))
+    case ("Health", "Exec"):
+      var commands: [Command] = []
+      try addCommand(value, to: &commands)
+      healthCommand = commands.last
+      healthSettingLocation = location
+    case ("Health", "IntervalSec"): health.interval = try positiveSpan(value)
+    case ("Health", "TimeoutSec"): health.timeout = try positiveSpan(value)
+    case ("Health", "Retries"): health.retries = try integer(value, in: 1...1000)
+    case ("Health", "StartPeriodSec"): health.startPeriod = try span(value)
+    case ("Install", _): break  // every service in the directory is started; [Install] is accepted as is
+    default: throw .init("not valid in [\(section)]")
+    }
+    if section == "Health" { healthSettingLocation = healthSettingLocation ?? location }
+  }
+
+  private mutating func finish() throws(ConfigError) -> ServiceDefinition {
+    let location = definition.location
+    if definition.start.isEmpty { throw ConfigError("ExecStart= is missing", at: location) }
+    if definition.type != .oneshot && definition.start.count > 1 {
+      throw ConfigError("only a Type=oneshot service may have more than one ExecStart=", at: location)
+    }
+    if definition.type == .oneshot && !startTimeoutSet { definition.startTimeout = nil }
+    if definition.type == .oneshot && definition.health != nil {
+      throw ConfigError("a Type=oneshot service cannot have a [Health] check", at: location)
+    }
+    if let healthSettingLocation {
+      guard let healthCommand else { throw ConfigError("[Health] needs Exec=", at: healthSettingLocation) }
+      if definition.type == .oneshot { throw ConfigError("a Type=oneshot service cannot have a [Health] check", at: healthSettingLocation) }
+      health.command = healthCommand
+      definition.health = health
+    }
+    if essentialExitCodeSet && !definition.essential {
+      throw ConfigError("EssentialExitCode= needs Essential=yes", at: location)
+    }
+    if let bounding = definition.capabilityBoundingSet, definition.ambientCapabilities & ~bounding != 0 {
+      throw ConfigError("AmbientCapabilities= must be within CapabilityBoundingSet=", at: location)
+    }
+    return definition
+  }
+
+  // MARK: - Values
+
+  private mutating func addDependencies(_ value: String, _ kind: Dependency.Kind, _ location: SourceLocation) throws(ConfigError.Message) {
+    for word in try UnitFile.words(value) {
+      var name = word
+      if name.hasSuffix(".service") { name = String(name.dropLast(8)) }
+      guard ServiceFileParser.isValidName(name) else { throw .init("'\(word)' is not a service name") }
+      definition.dependencies.append(Dependency(name: name, kind: kind, location: location))
+    }
+  }
+
+  private func addCommand(_ value: String, to commands: inout [Command]) throws(ConfigError.Message) {
+    if value.isEmpty {
+      commands = []  // an empty assignment resets the list (useful in drop-ins)
+      return
+    }
+    var text = Substring(value)
+    var ignoresFailure = false
+    var ownArgv0 = false
+    while let first = text.first, first == "-" || first == "@" || first == ":" || first == "+" || first == "!" {
+      switch first {
+      case "-": ignoresFailure = true
+      case "@": ownArgv0 = true
+      default: throw .init("the '\(first)' prefix is not supported")
+      }
+      text = text.dropFirst()
+    }
+    var words = try UnitFile.words(String(text))
+    guard let program = words.first, !program.isEmpty else { throw .init("no command") }
+    words.removeFirst()
+    if ownArgv0 {
+      guard !words.isEmpty else { throw .init("'@' needs the program and then argv[0]") }
+    } else {
+      words.insert(program, at: 0)
+    }
+    commands.append(Command(program: program, arguments: words, ignoresFailure: ignoresFailure))
+  }
+
+  /// systemd specifiers: `%n` (NAME.service), `%N` and `%p` (NAME), `%t` (/run), `%%`.
+  private func expandSpecifiers(_ value: String) throws(ConfigError.Message) -> String {
+    guard value.contains("%") else { return value }
+    var result = ""
+    var iterator = value.makeIterator()
+    while let character = iterator.next() {
+      guard character == "%" else {
+        result.append(character)
+        continue
+      }
+      switch iterator.next() {
+      case "n": result += name + ".service"
+      case "N", "p": result += name
+      case "t": result += "/run"
+      case "%": result += "%"
+      case .some(let other): throw .init("unsupported specifier '%\(other)' (supported: %n %N %p %t %%)")
+      case .none: throw .init("a lone '%' at the end (write %% for a percent sign)")
+      }
+    }
+    return result
+  }
+
+  private func boolean(_ value: String) throws(ConfigError.Message) -> Bool {
+    switch value {
+    case "yes", "true", "on", "1": return true
+    case "no", "false", "off", "0": return false
+    default: throw .init("use yes or no")
+    }
+  }
+
+  private func integer(_ value: String, in range: ClosedRange<Int>) throws(ConfigError.Message) -> Int {
+    guard let number = Int(value), range.contains(number) else {
+      throw .init("use a whole number from \(range.lowerBound) to \(range.upperBound)")
+    }
+    return number
+  }
+
+  private func span(_ value: String) throws(ConfigError.Message) -> TimeSpan {
+    do {
+      return try TimeSpan(parsing: value)
+    } catch {
+      throw .init(error.description)
+    }
+  }
+
+  private func positiveSpan(_ value: String) throws(ConfigError.Message) -> TimeSpan {
+    let result = try span(value)
+    if result == .zero { throw .init("must be more than 0") }
+    return result
+  }
+
+  /// `infinity` (or 0 for the timeouts that allow it) means no limit.
+  private func optionalSpan(_ value: String) throws(ConfigError.Message) -> TimeSpan? {
+    if value == "infinity" { return nil }
+    let result = try span(value)
+    return result == .zero ? nil : result
+  }
+
+  private func nonEmpty(_ value: String) throws(ConfigError.Message) -> String {
+    if value.isEmpty { throw .init("must not be empty") }
+    return value
+  }
+
+  /// `1024`, `1024:4096`, `infinity`, `64K`, `infinity:infinity`.
+  private func limit(_ value: String, resource: Int32) throws(ConfigError.Message) -> LimitSetting {
+    let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+    guard parts.count == 1 || parts.count == 2 else { throw .init("use SOFT or SOFT:HARD") }
+    let soft = try limitValue(String(parts[0]))
+    let hard = parts.count == 2 ? try limitValue(String(parts[1])) : soft
+    if let soft, let hard, soft > hard { throw .init("the soft limit is above the hard limit") }
+    if soft == nil && hard != nil { throw .init("the soft limit is above the hard limit") }
+    return LimitSetting(resource: resource, soft: soft, hard: hard)
+  }
+
+  private func limitValue(_ text: String) throws(ConfigError.Message) -> UInt64? {
+    if text == "infinity" { return nil }
+    var digits = text
+    var multiplier: UInt64 = 1
+    if let last = digits.last, let power = ["K": 1, "M": 2, "G": 3, "T": 4][String(last)] {
+      digits.removeLast()
+      for _ in 0..<power { multiplier *= 1024 }
+    }
+    guard let number = UInt64(digits) else { throw .init("'\(text)' is not a number or infinity") }
+    let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
+    if overflow { throw .init("'\(text)' is too large") }
+    return product
+  }
+
+  /// A space-separated list of `CAP_*` names; a leading `~` means all but these.
+  private func capabilitySet(_ value: String) throws(ConfigError.Message) -> UInt64 {
+    var text = value
+    let inverted = text.hasPrefix("~")
+    if inverted { text.removeFirst() }
+    var bits: UInt64 = 0
+    for word in try UnitFile.words(text) {
+      guard let index = Capabilities.number(of: word) else { throw .init("unknown capability '\(word)'") }
+      bits |= 1 << UInt64(index)
+    }
+    return inverted ? Capabilities.all & ~bits : bits
+  }
+
+  // MARK: - Names
+
+  /// Service names: letters, digits and `-_.@:`, at most 255 bytes, not starting with a dot.
+  public static func isValidName(_ name: String) -> Bool {
+    guard !name.isEmpty, name.utf8.count <= 255, !name.hasPrefix(".") else { return false }
+    return name.utf8.allSatisfy { byte in
+      (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        || byte == UInt8(ascii: "@") || byte == UInt8(ascii: ":")
+    }
+  }
+
+  /// The known word nearest to `word` (edit distance at most 2), for "did you mean".
+  static func closest(to word: String, in candidates: [String]) -> String? {
+    var best: (String, Int)?
+    for candidate in candidates {
+      let distance = editDistance(Array(word.lowercased().utf8), Array(candidate.lowercased().utf8))
+      if distance <= 2 && (best == nil || distance < best!.1) { best = (candidate, distance) }
+    }
+    return best?.0
+  }
+
+  private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    if a.isEmpty { return b.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+      var current = [i] + Array(repeating: 0, count: b.count)
+      for j in 1...max(b.count, 1) where j <= b.count {
+        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+      }
+      previous = current
+    }
+    return previous[b.count]
+  }
+}
+
+/// Linux capability names and numbers.
+public enum Capabilities {
+  public static let names = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
+    "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+  ]
+  /// Every capability this table knows.
+  public static let all: UInt64 = (1 << UInt64(names.count)) - 1
+
+  /// `CAP_NET_BIND_SERVICE` or `net_bind_service` → 10.
+  public static func number(of name: String) -> Int? {
+    var upper = ""
+    for scalar in name.unicodeScalars {
+      upper.unicodeScalars.append(scalar.value >= 97 && scalar.value <= 122 ? Unicode.Scalar(scalar.value - 32)! : scalar)
+    }
+    if !upper.hasPrefix("CAP_") { upper = "CAP_" + upper }
+    return names.firstIndex(of: upper)
+  }
+}

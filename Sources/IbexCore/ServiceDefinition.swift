@@ -1,0 +1,183 @@
+/// Where a definition came from, for error messages: `web.service:12`.
+public struct SourceLocation: Equatable, Sendable {
+  public var file: String
+  public var line: Int
+  public init(file: String, line: Int) {
+    self.file = file
+    self.line = line
+  }
+  public var description: String { "\(file):\(line)" }
+}
+
+/// One command line of a service (`ExecStart=`, `ExecStartPre=`, ...), already split into words.
+public struct Command: Equatable, Sendable {
+  /// The program: a path or a name looked up in PATH.
+  public var program: String
+  /// argv, including argv[0].
+  public var arguments: [String]
+  /// `-` prefix: a failure of this command is not a failure of the service.
+  public var ignoresFailure: Bool
+
+  public init(program: String, arguments: [String], ignoresFailure: Bool = false) {
+    self.program = program
+    self.arguments = arguments
+    self.ignoresFailure = ignoresFailure
+  }
+}
+
+/// When a service's main process is started again after it ends (`Restart=`).
+public enum RestartPolicy: String, Equatable, Sendable {
+  case no
+  case onFailure = "on-failure"
+  case always
+
+  /// Whether this policy restarts after `exit`. A clean exit is code 0, or a death by the
+  /// service's own stop signal; everything else is a failure (systemd's rule).
+  public func restarts(after exit: ProcessExit, killSignal: Signal) -> Bool {
+    switch self {
+    case .no: return false
+    case .always: return true
+    case .onFailure: return !exit.isClean(killSignal: killSignal)
+    }
+  }
+}
+
+extension ProcessExit {
+  /// Exit code 0, or death by the signal the supervisor uses to stop the service (or by
+  /// HUP, INT, TERM, PIPE, which systemd also counts as clean).
+  public func isClean(killSignal: Signal) -> Bool {
+    switch self {
+    case .exited(let code): return code == 0
+    case .signaled(let signal, _):
+      return signal == killSignal || signal == .hangup || signal == .interrupt || signal == .terminate
+        || signal == .pipe
+    }
+  }
+}
+
+/// How a service tells ibex that it is ready.
+public enum ServiceType: String, Equatable, Sendable {
+  /// Ready as soon as the main process has started.
+  case simple
+  /// Ready when the main process sends `READY=1` to `$NOTIFY_SOCKET` (sd_notify).
+  case notify
+  /// Runs to completion; ready (done) when it exits 0.
+  case oneshot
+}
+
+/// A periodic health check (ibex extension, section `[Health]`).
+public struct HealthCheck: Equatable, Sendable {
+  public var command: Command
+  public var interval: TimeSpan
+  public var timeout: TimeSpan
+  /// Consecutive failures after which the service is restarted.
+  public var retries: Int
+  /// Failures during this time after start do not count.
+  public var startPeriod: TimeSpan
+
+  public init(
+    command: Command, interval: TimeSpan = .seconds(30), timeout: TimeSpan = .seconds(30), retries: Int = 3,
+    startPeriod: TimeSpan = .zero
+  ) {
+    self.command = command
+    self.interval = interval
+    self.timeout = timeout
+    self.retries = retries
+    self.startPeriod = startPeriod
+  }
+}
+
+/// A resource limit (`LimitNOFILE=` ...): resource number as in `setrlimit(2)`; nil is unlimited.
+public struct LimitSetting: Equatable, Sendable {
+  public var resource: Int32
+  public var soft: UInt64?
+  public var hard: UInt64?
+  public init(resource: Int32, soft: UInt64?, hard: UInt64?) {
+    self.resource = resource
+    self.soft = soft
+    self.hard = hard
+  }
+}
+
+/// One name in `Requires=`, `Wants=`, `After=` or `Before=`.
+public struct Dependency: Equatable, Sendable {
+  public enum Kind: String, Equatable, Sendable {
+    case requires = "Requires", wants = "Wants", after = "After", before = "Before"
+  }
+  public var name: String
+  public var kind: Kind
+  public var location: SourceLocation
+  public init(name: String, kind: Kind, location: SourceLocation) {
+    self.name = name
+    self.kind = kind
+    self.location = location
+  }
+}
+
+/// An `EnvironmentFile=`: `optional` ones (`-` prefix) may be missing.
+public struct EnvironmentFile: Equatable, Sendable {
+  public var path: String
+  public var optional: Bool
+  public init(path: String, optional: Bool) {
+    self.path = path
+    self.optional = optional
+  }
+}
+
+/// Everything ibex knows about one service, whatever file format it came from.
+public struct ServiceDefinition: Equatable, Sendable {
+  public var name: String
+  public var location: SourceLocation
+  public var description: String?
+
+  /// Requires=, Wants=, After=, Before=, in file order. Requires= and Wants= also order:
+  /// the dependency is started, and ready, first.
+  public var dependencies: [Dependency] = []
+
+  public var type: ServiceType = .simple
+  public var start: [Command] = []
+  public var startPre: [Command] = []
+  public var startPost: [Command] = []
+  public var stop: [Command] = []
+  public var stopPost: [Command] = []
+  public var remainAfterExit = false
+  public var restart: RestartPolicy = .no
+  /// First restart delay; later ones double up to `restartMaxDelay` (exponential backoff).
+  public var restartDelay: TimeSpan = .milliseconds(100)
+  public var restartMaxDelay: TimeSpan?
+  public var startLimitBurst = 5
+  public var startLimitInterval: TimeSpan = .seconds(10)
+  /// nil: no limit (the default for oneshots).
+  public var startTimeout: TimeSpan? = .seconds(90)
+  public var stopTimeout: TimeSpan = .seconds(5)
+  public var killSignal: Signal = .terminate
+
+  // Privileges and environment, applied by the spawner.
+  public var user: String?
+  public var group: String?
+  public var supplementaryGroups: [String] = []
+  public var environment: [String] = []
+  public var environmentFiles: [EnvironmentFile] = []
+  public var workingDirectory: String?
+  public var umask: UInt32?
+  public var limits: [LimitSetting] = []
+  /// nil: keep the bounding set; else the capabilities (bits) that stay in it.
+  public var capabilityBoundingSet: UInt64?
+  public var ambientCapabilities: UInt64 = 0
+  public var noNewPrivileges = false
+
+  // ibex extensions.
+  public var health: HealthCheck?
+  /// When this service fails for good, the whole container stops.
+  public var essential = false
+  /// The container's exit code then; nil: the service's own code (or 1 if it had none).
+  public var essentialExitCode: Int32?
+  /// s6-style readiness: the service writes a newline to this fd when it is ready.
+  public var notificationFD: Int32?
+
+  public init(name: String, location: SourceLocation) {
+    self.name = name
+    self.location = location
+  }
+
+}

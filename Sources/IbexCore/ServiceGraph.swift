@@ -1,0 +1,96 @@
+/// The services of a container and the order between them, checked: every dependency exists,
+/// no name is defined twice, and the order has no cycle.
+public struct ServiceGraph: Sendable {
+  public let services: [ServiceDefinition]
+  /// For each service, the services it waits for (Requires, Wants, After, and the reverse of
+  /// Before), without duplicates.
+  public let waitsFor: [[Int]]
+  /// For each service, the services that wait for it: they stop before it does.
+  public let waitedOnBy: [[Int]]
+  /// For each service, the services it Requires=: when one fails for good, it is stopped.
+  public let requires: [[Int]]
+  /// Every service after everything it waits for.
+  public let startOrder: [Int]
+
+  public init(_ services: [ServiceDefinition]) throws(ConfigError) {
+    var index: [String: Int] = [:]
+    for (i, service) in services.enumerated() {
+      if let other = index[service.name] {
+        throw ConfigError(
+          "service '\(service.name)' is defined twice (also at \(services[other].location.description))",
+          at: service.location)
+      }
+      index[service.name] = i
+    }
+    var waitsFor = Array(repeating: [Int](), count: services.count)
+    var requires = Array(repeating: [Int](), count: services.count)
+    for (i, service) in services.enumerated() {
+      for dependency in service.dependencies {
+        guard let j = index[dependency.name] else {
+          throw ConfigError(
+            "\(dependency.kind.rawValue)=\(dependency.name): no service named '\(dependency.name)'", at: dependency.location)
+        }
+        if j == i {
+          throw ConfigError("\(dependency.kind.rawValue)=\(dependency.name): a service cannot depend on itself", at: dependency.location)
+        }
+        switch dependency.kind {
+        case .requires:
+          if !requires[i].contains(j) { requires[i].append(j) }
+          if !waitsFor[i].contains(j) { waitsFor[i].append(j) }
+        case .wants, .after:
+          if !waitsFor[i].contains(j) { waitsFor[i].append(j) }
+        case .before:
+          if !waitsFor[j].contains(i) { waitsFor[j].append(i) }
+        }
+      }
+    }
+    var waitedOnBy = Array(repeating: [Int](), count: services.count)
+    for (i, dependencies) in waitsFor.enumerated() {
+      for j in dependencies { waitedOnBy[j].append(i) }
+    }
+    self.services = services
+    self.waitsFor = waitsFor
+    self.waitedOnBy = waitedOnBy
+    self.requires = requires
+    self.startOrder = try ServiceGraph.topologicalOrder(services, waitsFor)
+  }
+
+  /// Depth-first order; a back edge is a cycle, reported with every service on it.
+  private static func topologicalOrder(_ services: [ServiceDefinition], _ waitsFor: [[Int]]) throws(ConfigError) -> [Int] {
+    enum Mark { case unvisited, inProgress, done }
+    var marks = Array(repeating: Mark.unvisited, count: services.count)
+    var order: [Int] = []
+    var path: [Int] = []
+    // An explicit stack instead of recursion: (service, next dependency to look at).
+    for root in 0..<services.count where marks[root] == .unvisited {
+      var stack: [(Int, Int)] = [(root, 0)]
+      marks[root] = .inProgress
+      path.append(root)
+      while let (node, next) = stack.last {
+        if next < waitsFor[node].count {
+          stack[stack.count - 1].1 += 1
+          let dependency = waitsFor[node][next]
+          switch marks[dependency] {
+          case .done: continue
+          case .inProgress:
+            let start = path.firstIndex(of: dependency)!
+            let cycle = (path[start...] + [dependency]).map { services[$0].name }
+            var text = ""
+            for (k, name) in cycle.enumerated() { text += (k == 0 ? "" : " -> ") + name }
+            throw ConfigError("dependency cycle: \(text)", at: services[dependency].location)
+          case .unvisited:
+            marks[dependency] = .inProgress
+            path.append(dependency)
+            stack.append((dependency, 0))
+          }
+        } else {
+          marks[node] = .done
+          order.append(node)
+          path.removeLast()
+          stack.removeLast()
+        }
+      }
+    }
+    return order
+  }
+}

@@ -1,0 +1,235 @@
+import IbexCore
+import Testing
+
+@Suite("Supervisor: stopping and shutdown")
+struct SupervisorStopTests {
+  @Test("on TERM, services stop in reverse dependency order, each after its dependents are gone")
+  func reverseOrder() throws {
+    var h = try Harness([service("db"), service("app", requires: ["db"]), service("web", requires: ["app"])])
+    h.boot()
+    h.send(.shutdownSignal(.terminate))
+    #expect(h.takeSignals() == ["-web SIGTERM", "-web SIGCONT"])
+    h.exit("web", .signaled(.terminate, coreDumped: false))
+    #expect(h.takeSignals() == ["-web SIGKILL", "-app SIGTERM", "-app SIGCONT"])
+    h.exit("app", .exited(code: 0))
+    #expect(h.takeSignals() == ["-app SIGKILL", "-db SIGTERM", "-db SIGCONT"])
+    #expect(h.exitCode == nil)
+    h.exit("db", .exited(code: 0))
+    #expect(h.exitCode == 0)
+  }
+
+  @Test("independent services stop in the same step")
+  func parallelStop() throws {
+    var h = try Harness([service("a"), service("b"), service("c")])
+    h.boot()
+    h.send(.shutdownSignal(.interrupt))
+    #expect(Set(h.takeSignals().filter { $0.hasSuffix("SIGTERM") }) == ["-a SIGTERM", "-b SIGTERM", "-c SIGTERM"])
+  }
+
+  @Test("KillSignal= is sent first; SIGKILL to the process group after TimeoutStopSec")
+  func stopTimeout() throws {
+    var h = try Harness([
+      service("web") {
+        $0.killSignal = .quit
+        $0.stopTimeout = .seconds(3)
+      }
+    ])
+    h.boot()
+    h.send(.shutdownSignal(.terminate))
+    #expect(h.takeSignals() == ["-web SIGQUIT", "-web SIGCONT"])
+    h.advance(.seconds(2))
+    #expect(h.takeSignals() == [])
+    h.advance(.seconds(1))
+    #expect(h.takeSignals() == ["-web SIGKILL"])
+    #expect(h.log.contains("web: still running 3s after SIGQUIT: sending SIGKILL"))
+    h.exit("web", .signaled(.kill, coreDumped: false))
+    #expect(h.exitCode == 0)
+  }
+
+  @Test("ExecStop= runs before the signal, ExecStopPost= after the exit")
+  func stopCommands() throws {
+    var h = try Harness([
+      service("web") {
+        $0.stop = [Command(program: "/bin/drain", arguments: ["drain"])]
+        $0.stopPost = [Command(program: "/bin/cleanup", arguments: ["cleanup"])]
+      }
+    ])
+    h.boot()
+    h.send(.shutdownSignal(.terminate))
+    #expect(h.spawned == ["web", "web:stop0"])
+    h.exit("web:stop0")
+    #expect(h.takeSignals() == ["-web SIGTERM", "-web SIGCONT"])
+    h.exit("web", .signaled(.terminate, coreDumped: false))
+    #expect(h.spawned.last == "web:stoppost0")
+    #expect(h.exitCode == nil)
+    h.exit("web:stoppost0")
+    #expect(h.exitCode == 0)
+  }
+
+  @Test("shutdown never waits for what has already exited")
+  func nothingLeft() throws {
+    var h = try Harness([service("job", type: .oneshot), service("gone")])
+    h.boot()
+    h.exit("job")
+    h.exit("gone", .exited(code: 0))
+    h.send(.shutdownSignal(.terminate))
+    #expect(h.exitCode == 0)
+    #expect(h.timer == nil)
+  }
+
+  @Test("the total shutdown bound kills everything left and exits")
+  func shutdownBound() throws {
+    var h = try Harness([service("web") { $0.stopTimeout = .seconds(60) }]) { $0.shutdownTimeout = .seconds(9) }
+    h.boot()
+    h.send(.shutdownSignal(.terminate))
+    _ = h.takeSignals()
+    h.advance(.seconds(9))
+    #expect(h.takeSignals() == ["-web SIGKILL"])
+    #expect(h.exitCode == 0)
+  }
+}
+
+@Suite("Supervisor: the main command (CMD)")
+struct SupervisorCommandTests {
+  @Test("CMD starts once every service is up; its exit code becomes ibex's after services stop")
+  func commandExitCode() throws {
+    var h = try Harness([service("db", type: .notify)], command: true)
+    h.boot()
+    #expect(h.spawned == ["db"])
+    h.notify("db", "READY=1")
+    #expect(h.spawned == ["db", "CMD"])
+    h.exit("CMD", .exited(code: 3))
+    #expect(h.takeSignals() == ["-db SIGTERM", "-db SIGCONT"])
+    h.exit("db", .signaled(.terminate, coreDumped: false))
+    #expect(h.exitCode == 3)
+  }
+
+  @Test("docker stop: TERM goes to CMD, and CMD's exit code (128+N if killed) is ibex's", arguments: [
+    (ProcessExit.signaled(.terminate, coreDumped: false), Int32(143)), (ProcessExit.exited(code: 0), Int32(0)),
+  ])
+  func dockerStop(exit: ProcessExit, code: Int32) throws {
+    var h = try Harness([service("db")], command: true)
+    h.boot()
+    h.send(.shutdownSignal(.terminate))
+    #expect(h.takeSignals() == ["CMD SIGTERM"])
+    #expect(h.phase("db") == .running)  // services outlive CMD
+    h.exit("CMD", exit)
+    h.exit("db", .signaled(.terminate, coreDumped: false))
+    #expect(h.exitCode == code)
+  }
+
+  @Test("CMD starts anyway after the wait timeout when a service never gets ready")
+  func commandWaitTimeout() throws {
+    var h = try Harness([service("db", type: .notify) { $0.startTimeout = nil }], command: true) {
+      $0.commandWaitTimeout = .seconds(5)
+    }
+    h.boot()
+    h.advance(.seconds(5))
+    #expect(h.spawned == ["db", "CMD"])
+  }
+
+  @Test("CMD also starts when a non-essential service has failed")
+  func commandAfterFailure() throws {
+    var h = try Harness([service("db")], command: true)
+    h.send(.boot)
+    #expect(h.spawned == ["db", "CMD"])
+  }
+}
+
+@Suite("Supervisor: health checks")
+struct SupervisorHealthTests {
+  @Test("dependents wait for the first passing check; repeated failures restart the service")
+  func health() throws {
+    var h = try Harness([
+      service("db") {
+        $0.health = HealthCheck(command: Command(program: "/bin/probe", arguments: ["probe"]), interval: .seconds(10), timeout: .seconds(2), retries: 2)
+        $0.restart = .no
+      },
+      service("web", requires: ["db"]),
+    ])
+    h.boot()
+    #expect(h.spawned == ["db", "db:health"])
+    h.exit("db:health", .exited(code: 1))
+    #expect(h.spawned == ["db", "db:health"])  // web still waits
+    h.advance(.seconds(10))
+    h.exit("db:health", .exited(code: 0))
+    #expect(h.spawned.last == "web")
+    #expect(h.supervisor.isHealthy(0) == true)
+    // Two failures in a row: restart (even with Restart=no).
+    h.advance(.seconds(10))
+    h.exit("db:health", .exited(code: 1))
+    h.advance(.seconds(10))
+    _ = h.takeSignals()
+    h.exit("db:health", .exited(code: 1))
+    #expect(h.takeSignals() == ["-db SIGTERM", "-db SIGCONT"])
+    h.exit("db", .signaled(.terminate, coreDumped: false))
+    #expect(h.phase("db") == .restarting)
+  }
+
+  @Test("a check that outlives its timeout is killed and counts as a failure")
+  func healthTimeout() throws {
+    var h = try Harness([
+      service("db") {
+        $0.health = HealthCheck(command: Command(program: "/bin/probe", arguments: ["probe"]), interval: .seconds(10), timeout: .seconds(2), retries: 1)
+      }
+    ])
+    h.boot()
+    h.advance(.seconds(2))
+    #expect(h.takeSignals() == ["-db:health SIGKILL"])
+  }
+}
+
+@Suite("Supervisor: operator commands")
+struct SupervisorControlTests {
+  @Test("stop holds a service down; start brings it back; restart stops and starts it")
+  func control() throws {
+    var h = try Harness([service("web") { $0.restart = .always }])
+    h.boot()
+    h.send(.commanded(.stop(service: 0)))
+    h.exit("web", .signaled(.terminate, coreDumped: false))
+    #expect(h.phase("web") == .stopped)
+    h.advance(.seconds(5))
+    #expect(h.spawned == ["web"])
+    h.send(.commanded(.start(service: 0)))
+    #expect(h.spawned == ["web", "web"])
+    _ = h.takeSignals()
+    h.send(.commanded(.restart(service: 0)))
+    #expect(h.takeSignals() == ["-web SIGTERM", "-web SIGCONT"])
+    h.exit("web", .signaled(.terminate, coreDumped: false))
+    h.advance(.seconds(1))
+    #expect(h.spawned == ["web", "web", "web"])
+  }
+}
+
+@Suite("Service graph validation")
+struct ServiceGraphTests {
+  @Test("a dependency cycle is named, service by service")
+  func cycle() {
+    #expect(throws: ConfigError("dependency cycle: a -> b -> c -> a", at: SourceLocation(file: "a.service", line: 1))) {
+      try ServiceGraph([service("a", requires: ["b"]), service("b", after: ["c"]), service("c", wants: ["a"])])
+    }
+  }
+
+  @Test("an unknown dependency names the directive and its line")
+  func unknown() {
+    var web = service("web")
+    web.dependencies = [Dependency(name: "dbb", kind: .requires, location: SourceLocation(file: "web.service", line: 4))]
+    #expect(throws: ConfigError("Requires=dbb: no service named 'dbb'", at: SourceLocation(file: "web.service", line: 4))) {
+      try ServiceGraph([web, service("db")])
+    }
+  }
+
+  @Test("a name defined twice is an error naming both places")
+  func duplicate() {
+    var second = service("web")
+    second.location = SourceLocation(file: "other/web.service", line: 1)
+    #expect(throws: ConfigError("service 'web' is defined twice (also at web.service:1)", at: second.location)) {
+      try ServiceGraph([service("web"), second])
+    }
+  }
+
+  @Test("self-dependency is refused")
+  func selfDependency() {
+    #expect(throws: ConfigError.self) { try ServiceGraph([service("a", after: ["a"])]) }
+  }
+}

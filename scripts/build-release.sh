@@ -20,6 +20,7 @@ embedded_lib="$swift_bin/../lib/swift/embedded/$arch-unknown-linux-gnu"
 
 swift build -c release --product ibex --scratch-path "$scratch" --disable-local-rpath \
   -Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -Osize \
+  -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcc -fdata-sections \
   -Xswiftc -warnings-as-errors \
   -Xswiftc -Xclang-linker -Xswiftc -static-pie -Xswiftc -use-ld=lld \
   -Xswiftc -Xclang-linker -Xswiftc -Wno-unused-command-line-argument \

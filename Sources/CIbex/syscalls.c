@@ -14,6 +14,9 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <dirent.h>
 
 #if !defined(__GLIBC__)
 #error "ibex captures argv through glibc's init_array arguments; port ibex_capture_arguments first"
@@ -85,6 +88,98 @@ int ibex_isatty(int fd) {
   int r = isatty(fd);
   errno = saved;
   return r;
+}
+
+int ibex_pipe(int fds[2]) {
+  if (pipe2(fds, O_CLOEXEC) < 0) return -errno;
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  return 0;
+}
+
+int ibex_mkdir(const char *path, mode_t mode) {
+  if (mkdir(path, mode) < 0 && errno != EEXIST) return -errno;
+  return 0;
+}
+
+int ibex_unlink(const char *path) { RETURN_OR_ERRNO(unlink(path)); }
+int ibex_chmod(const char *path, mode_t mode) { RETURN_OR_ERRNO(chmod(path, mode)); }
+
+const uint32_t ibex_S_IFMT = S_IFMT, ibex_S_IFREG = S_IFREG, ibex_S_IFDIR = S_IFDIR;
+
+int ibex_stat(const char *path, ibex_file_info *info) {
+  struct stat st;
+  if (stat(path, &st) < 0) return -errno;
+  info->mode = st.st_mode;
+  info->uid = st.st_uid;
+  info->gid = st.st_gid;
+  info->size = (uint64_t)st.st_size;
+  return 0;
+}
+
+void *ibex_opendir(const char *path, int *error) {
+  DIR *dir = opendir(path);
+  *error = dir == NULL ? errno : 0;
+  return dir;
+}
+
+int ibex_readdir(void *dir, const char **name) {
+  for (;;) {
+    errno = 0;
+    struct dirent *entry = readdir(dir);
+    if (entry == NULL) return errno == 0 ? 0 : -errno;
+    if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+    *name = entry->d_name;
+    return 1;
+  }
+}
+
+void ibex_closedir(void *dir) { closedir(dir); }
+
+int ibex_notify_socket(const char *path) {
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof address.sun_path) return -ENAMETOOLONG;
+  strcpy(address.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int on = 1;
+  unlink(path);
+  if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0 ||
+      bind(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+    int error = errno;
+    close(fd);
+    return -error;
+  }
+  return fd;
+}
+
+ssize_t ibex_notify_receive(int fd, char *buffer, size_t size, int32_t *sender) {
+  struct iovec iov = {.iov_base = buffer, .iov_len = size};
+  union {
+    struct cmsghdr header;
+    char space[CMSG_SPACE(sizeof(struct ucred))];
+  } control;
+  struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control};
+  ssize_t n;
+  do n = recvmsg(fd, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  *sender = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&message); c != NULL; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+      struct ucred credentials;
+      memcpy(&credentials, CMSG_DATA(c), sizeof credentials);
+      *sender = credentials.pid;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      // Descriptors sent along (FDSTORE=1) are not kept: close them.
+      int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int i = 0; i < count; i++) {
+        int passed;
+        memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+        close(passed);
+      }
+    }
+  }
+  return (size_t)n > size ? (ssize_t)size : n;
 }
 
 // MARK: - Signals
@@ -174,6 +269,13 @@ int64_t ibex_monotonic_ns(void) {
 // MARK: - Processes
 
 pid_t ibex_reap_any(int *status) { RETURN_OR_ERRNO(waitpid(-1, status, WNOHANG)); }
+pid_t ibex_wait_any(int *status) {
+  pid_t pid;
+  do pid = waitpid(-1, status, 0);
+  while (pid < 0 && errno == EINTR);
+  return pid < 0 ? -errno : pid;
+}
+
 pid_t ibex_getpid(void) { return getpid(); }
 int ibex_set_child_subreaper(void) { RETURN_OR_ERRNO(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)); }
 

@@ -79,11 +79,11 @@ public struct ServiceFileParser {
     case ("Service", "Type"):
       guard let type = ServiceType(rawValue: value) else { throw .init("use simple, notify or oneshot") }
       definition.type = type
-    case ("Service", "ExecStart"): try addCommand(value, to: &definition.start)
-    case ("Service", "ExecStartPre"): try addCommand(value, to: &definition.startPre)
-    case ("Service", "ExecStartPost"): try addCommand(value, to: &definition.startPost)
-    case ("Service", "ExecStop"): try addCommand(value, to: &definition.stop)
-    case ("Service", "ExecStopPost"): try addCommand(value, to: &definition.stopPost)
+    case ("Service", "ExecStart"): try addCommand(value, location, to: &definition.start)
+    case ("Service", "ExecStartPre"): try addCommand(value, location, to: &definition.startPre)
+    case ("Service", "ExecStartPost"): try addCommand(value, location, to: &definition.startPost)
+    case ("Service", "ExecStop"): try addCommand(value, location, to: &definition.stop)
+    case ("Service", "ExecStopPost"): try addCommand(value, location, to: &definition.stopPost)
     case ("Service", "RemainAfterExit"): definition.remainAfterExit = try boolean(value)
     case ("Service", "Restart"):
       guard let policy = RestartPolicy(rawValue: value) else { throw .init("use no, on-failure or always") }
@@ -143,7 +143,7 @@ public struct ServiceFileParser {
       definition.limits.append(try limit(value, resource: resource))
     case ("Health", "Exec"):
       var commands: [Command] = []
-      try addCommand(value, to: &commands)
+      try addCommand(value, location, to: &commands)
       healthCommand = commands.last
       healthSettingLocation = location
     case ("Health", "IntervalSec"): health.interval = try positiveSpan(value)
@@ -160,7 +160,13 @@ public struct ServiceFileParser {
     let location = definition.location
     if definition.start.isEmpty { throw ConfigError("ExecStart= is missing", at: location) }
     if definition.type != .oneshot && definition.start.count > 1 {
-      throw ConfigError("only a Type=oneshot service may have more than one ExecStart=", at: location)
+      throw ConfigError("only a Type=oneshot service may have more than one ExecStart=", at: definition.start[1].location)
+    }
+    if definition.type == .oneshot && definition.start.count > 1 {
+      // The first ExecStart= is the main process; the others run after it, in order, and a
+      // failure of any of them is the service's failure, as ExecStartPost= commands are.
+      definition.startPost = Array(definition.start.dropFirst()) + definition.startPost
+      definition.start = [definition.start[0]]
     }
     if definition.type == .oneshot && !startTimeoutSet { definition.startTimeout = nil }
     if definition.type == .oneshot && definition.health != nil {
@@ -192,7 +198,7 @@ public struct ServiceFileParser {
     }
   }
 
-  private func addCommand(_ value: String, to commands: inout [Command]) throws(ConfigError.Message) {
+  private func addCommand(_ value: String, _ location: SourceLocation, to commands: inout [Command]) throws(ConfigError.Message) {
     if value.isEmpty {
       commands = []  // an empty assignment resets the list (useful in drop-ins)
       return
@@ -216,7 +222,7 @@ public struct ServiceFileParser {
     } else {
       words.insert(program, at: 0)
     }
-    commands.append(Command(program: program, arguments: words, ignoresFailure: ignoresFailure))
+    commands.append(Command(program: program, arguments: words, ignoresFailure: ignoresFailure, location: location))
   }
 
   /// systemd specifiers: `%n` (NAME.service), `%N` and `%p` (NAME), `%t` (/run), `%%`.

@@ -17,11 +17,14 @@ public struct Command: Equatable, Sendable {
   public var arguments: [String]
   /// `-` prefix: a failure of this command is not a failure of the service.
   public var ignoresFailure: Bool
+  /// The line it was written on.
+  public var location: SourceLocation?
 
-  public init(program: String, arguments: [String], ignoresFailure: Bool = false) {
+  public init(program: String, arguments: [String], ignoresFailure: Bool = false, location: SourceLocation? = nil) {
     self.program = program
     self.arguments = arguments
     self.ignoresFailure = ignoresFailure
+    self.location = location
   }
 }
 

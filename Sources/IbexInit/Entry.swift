@@ -10,6 +10,8 @@ public enum Entry {
     ibex is the init and supervisor of a container, in one static binary.
 
     Commands:
+      init [CMD [ARGS...]]    supervise the services in /etc/ibex/services, then run CMD
+                              (the role of s6-overlay); also run as /init (argv[0] init)
       run PROGRAM [ARGS...]   run PROGRAM as the only child: reap zombies, forward
                               signals, exit with its code (the role of tini)
       version                 print the version
@@ -22,6 +24,10 @@ public enum Entry {
   /// Runs the command in `ThisProcess`'s argv and returns the exit code.
   public static func main() -> Int32 {
     let arguments = ThisProcess.arguments
+    // Called as `init` (a link /init -> ibex): the supervisor, with argv[1...] as its arguments.
+    if let name = arguments.first, name == "init" || name.hasSuffix("/init") {
+      return initCommand(Array(arguments.dropFirst()), offset: 1)
+    }
     guard arguments.count >= 2 else {
       Console.output(help)
       return ExitCode.usage
@@ -42,12 +48,16 @@ public enum Entry {
       } catch {
         return usageFailure(error, command: "run")
       }
+    case "init":
+      return initCommand(rest, offset: 2)
     case "version", "--version", "-V":
       Console.output("ibex \(version)\n")
       return ExitCode.success
     case "help", "--help", "-h":
       if rest.first == "run" {
         Console.output(RunOptions.help)
+      } else if rest.first == "init" {
+        Console.output(InitOptions.help)
       } else if let topic = rest.first {
         return usageFailure(UsageError("unknown command '\(topic)'"), command: nil)
       } else {
@@ -56,6 +66,22 @@ public enum Entry {
       return ExitCode.success
     default:
       return usageFailure(UsageError("unknown command '\(command)'"), command: nil)
+    }
+  }
+
+  /// `ibex init ARGS` or `/init ARGS`; `offset` is where ARGS start in argv.
+  private static func initCommand(_ arguments: [String], offset: Int) -> Int32 {
+    do {
+      switch try InitOptions.parse(arguments) {
+      case .help:
+        Console.output(InitOptions.help)
+        return ExitCode.success
+      case .run(var options):
+        options.commandIndex = options.commandIndex.map { $0 + offset }
+        return InitProgram.main(options: options, argv: ThisProcess.argumentPointer)
+      }
+    } catch {
+      return usageFailure(error, command: "init")
     }
   }
 

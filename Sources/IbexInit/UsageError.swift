@@ -10,6 +10,8 @@ public enum ExitCode {
   public static let success: Int32 = 0
   /// Wrong usage: unknown command or option, missing or bad argument.
   public static let usage: Int32 = 2
+  /// The configuration is invalid: nothing was started (s6's "permanent failure").
+  public static let configError: Int32 = 100
   /// A system call ibex needs failed (temporary failure, as in s6).
   public static let systemFailure: Int32 = 111
   /// The program exists but could not be started.

@@ -34,6 +34,9 @@ public struct EventLoop: ~Copyable {
 
   private static let signalToken: UInt64 = 0
   private static let timerToken: UInt64 = 1
+  /// Readiness to read (`EPOLLIN`), for `watch`.
+  public static let readable: UInt32 = ibex_EPOLLIN
+
   /// Tokens below this value are the loop's own.
   public static let firstUserToken: UInt64 = 16
 

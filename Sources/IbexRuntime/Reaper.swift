@@ -18,6 +18,12 @@ public enum Reaper {
     }
   }
 
+  /// Waits for every child to end and reaps it (after they have all been killed).
+  public static func reapAll() {
+    var status: Int32 = 0
+    while ibex_wait_any(&status) > 0 {}
+  }
+
   /// Makes this process the reaper of its orphaned descendants (not needed as PID 1).
   public static func becomeSubreaper() throws(Errno) {
     _ = try Errno.check(ibex_set_child_subreaper())

@@ -14,6 +14,17 @@ public enum ThisProcess {
   /// ibex's environment (environ).
   public static var environment: UnsafePointer<UnsafeMutablePointer<CChar>?> { ibex_environ() }
 
+  /// ibex's environment as `NAME=value` strings.
+  public static var environmentStrings: [String] {
+    var result: [String] = []
+    var index = 0
+    while let entry = environment[index] {
+      result.append(String(cString: entry))
+      index += 1
+    }
+    return result
+  }
+
   /// Opens /dev/null on any of fds 0-2 that ibex was started without, so that no descriptor
   /// ibex opens later can be mistaken for a standard stream by a child.
   public static func ensureStandardDescriptors() throws(Errno) {

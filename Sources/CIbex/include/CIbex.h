@@ -46,6 +46,38 @@ int ibex_open(const char *path, int flags, mode_t mode);
 /// isatty(3) without touching errno: 1 or 0.
 int ibex_isatty(int fd);
 
+/// Creates a pipe; both ends close-on-exec, the read end non-blocking.
+int ibex_pipe(int fds[2]);
+/// mkdir(2); an existing directory is not an error.
+int ibex_mkdir(const char *path, mode_t mode);
+int ibex_unlink(const char *path);
+int ibex_chmod(const char *path, mode_t mode);
+
+typedef struct {
+  uint32_t mode; ///< st_mode: type and permission bits
+  uint32_t uid, gid;
+  uint64_t size;
+} ibex_file_info;
+
+/// stat(2): follows symlinks.
+int ibex_stat(const char *path, ibex_file_info *info);
+extern const uint32_t ibex_S_IFMT, ibex_S_IFREG, ibex_S_IFDIR;
+
+/// Opens a directory for ibex_readdir; returns NULL and sets *error (positive errno).
+void *ibex_opendir(const char *path, int *error);
+/// The next entry's name (not . or ..): 1, or 0 at the end, or -errno.
+int ibex_readdir(void *dir, const char **name);
+void ibex_closedir(void *dir);
+
+// MARK: - The notify socket (sd_notify)
+
+/// A non-blocking datagram socket bound at `path` that reports senders' credentials
+/// (SO_PASSCRED). An old socket file at `path` is replaced.
+int ibex_notify_socket(const char *path);
+/// Receives one datagram: its length (the text is not NUL-terminated) with the sender's pid,
+/// or -EAGAIN when none is waiting.
+ssize_t ibex_notify_receive(int fd, char *buffer, size_t size, int32_t *sender);
+
 // MARK: - Signals
 
 /// Blocks every signal except the synchronous fault signals (SEGV, BUS, FPE, ILL, ABRT,
@@ -82,6 +114,8 @@ int64_t ibex_monotonic_ns(void);
 /// waitpid(-1, WNOHANG): returns the pid (and status), 0 when no child has changed state,
 /// or -errno (-ECHILD when there are no children at all).
 pid_t ibex_reap_any(int *status);
+/// waitpid(-1, 0), blocking: the pid, or -errno (-ECHILD when no child is left).
+pid_t ibex_wait_any(int *status);
 pid_t ibex_getpid(void);
 /// PR_SET_CHILD_SUBREAPER.
 int ibex_set_child_subreaper(void);

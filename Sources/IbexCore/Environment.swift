@@ -1,0 +1,104 @@
+/// Environment lists (`NAME=value` strings) and `$NAME` expansion in command lines.
+public enum Environment {
+  /// `base` with `overrides` applied: a name set in `overrides` replaces its earlier value.
+  public static func merge(_ base: [String], _ overrides: [String]) -> [String] {
+    var result = base
+    for assignment in overrides {
+      let name = self.name(of: assignment)
+      if let index = result.firstIndex(where: { self.name(of: $0) == name }) {
+        result[index] = assignment
+      } else {
+        result.append(assignment)
+      }
+    }
+    return result
+  }
+
+  static func name(of assignment: String) -> Substring {
+    assignment.firstIndex(of: "=").map { assignment[..<$0] } ?? Substring(assignment)
+  }
+
+  /// The value of `name` in `environment`.
+  public static func value(of name: String, in environment: [String]) -> String? {
+    for assignment in environment where self.name(of: assignment) == name {
+      return String(assignment[assignment.index(after: assignment.firstIndex(of: "=")!)...])
+    }
+    return nil
+  }
+
+  /// systemd's expansion in command lines: `${NAME}` inside a word is replaced by the value
+  /// (empty if unset); a word that is exactly `$NAME` becomes the value split at whitespace
+  /// (no word if it is empty); `$$` is a literal `$`.
+  public static func expand(_ words: [String], in environment: [String]) -> [String] {
+    var result: [String] = []
+    for word in words {
+      if word.hasPrefix("$") && !word.hasPrefix("${") && !word.hasPrefix("$$") && word.count > 1 {
+        let name = String(word.dropFirst())
+        if name.utf8.allSatisfy(isNameByte) {
+          let value = value(of: name, in: environment) ?? ""
+          result += value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+          continue
+        }
+      }
+      result.append(expandBraces(word, environment))
+    }
+    return result
+  }
+
+  private static func isNameByte(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte == 0x5f
+  }
+
+  private static func expandBraces(_ word: String, _ environment: [String]) -> String {
+    guard word.contains("$") else { return word }
+    let bytes = Array(word.utf8)
+    var out: [UInt8] = []
+    var i = 0
+    while i < bytes.count {
+      if bytes[i] == UInt8(ascii: "$") && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "$") {
+        out.append(UInt8(ascii: "$"))
+        i += 2
+      } else if bytes[i] == UInt8(ascii: "$") && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "{"),
+        let close = bytes[(i + 2)...].firstIndex(of: UInt8(ascii: "}"))
+      {
+        let name = String(decoding: bytes[(i + 2)..<close], as: UTF8.self)
+        out += Array((value(of: name, in: environment) ?? "").utf8)
+        i = close + 1
+      } else {
+        out.append(bytes[i])
+        i += 1
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Parses an `EnvironmentFile=`: `NAME=value` lines; blank lines and lines starting with
+  /// `#` or `;` are skipped; `export ` before a name is allowed; a value in matching single
+  /// or double quotes loses them. Returns the assignments, or the 1-based line of a bad one.
+  public static func parseFile(_ text: String) -> Result<[String], EnvironmentFileError> {
+    var assignments: [String] = []
+    var number = 0
+    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      number += 1
+      var line = Substring(rawLine)
+      while let first = line.first, first == " " || first == "\t" { line = line.dropFirst() }
+      while let last = line.last, last == " " || last == "\t" || last == "\r" { line = line.dropLast() }
+      if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+      if line.hasPrefix("export ") { line = line.dropFirst(7) }
+      guard let equals = line.firstIndex(of: "="), equals != line.startIndex,
+        line[..<equals].utf8.allSatisfy(isNameByte)
+      else { return .failure(EnvironmentFileError(line: number)) }
+      var value = line[line.index(after: equals)...]
+      if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+        value = value.dropFirst().dropLast()
+      }
+      assignments.append(String(line[..<equals]) + "=" + String(value))
+    }
+    return .success(assignments)
+  }
+}
+
+/// A line of an environment file that is not `NAME=value`.
+public struct EnvironmentFileError: Error, Equatable, Sendable {
+  public var line: Int
+}

@@ -1,0 +1,316 @@
+import IbexConfig
+import IbexCore
+import IbexRuntime
+
+/// `ibex init`: the supervisor of a container (the role of s6-overlay and supervisord).
+///
+/// The lifecycle, in order: take over signals, become the reaper, load and check every
+/// service file (nothing starts if one is wrong), open the notify socket, then run the loop:
+/// events from the kernel go to the `Supervisor` state machine, and its actions (spawn,
+/// signal, arm the timer, log, exit) are carried out here.
+public struct InitProgram: ~Copyable {
+  private var supervisor: Supervisor
+  private var loop: EventLoop
+  private let identities: [Identity?]
+  private let baseEnvironment: [String]
+  private let notifySocket: FileDescriptor
+  private let notifyPath: String
+  private let devNull: FileDescriptor
+  private let inherited: InheritedSignalState
+  private let argv: UnsafePointer<UnsafeMutablePointer<CChar>?>
+  private let commandIndex: Int?
+  /// Read ends of notification-fd pipes, by service.
+  private var readinessPipes: [Int: FileDescriptor] = [:]
+
+  private static let notifyToken: UInt64 = EventLoop.firstUserToken
+  private static let readinessTokenBase: UInt64 = 1 << 20
+
+  public static func main(options: InitOptions, argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    let inherited: InheritedSignalState
+    do {
+      try ThisProcess.ensureStandardDescriptors()
+      inherited = try InheritedSignalState.takeOver()
+    } catch {
+      Console.fatal("unable to set up signals: \(error.description)")
+      return ExitCode.systemFailure
+    }
+    if Reaper.ownPID != 1 {
+      do {
+        try Reaper.becomeSubreaper()
+      } catch {
+        Console.warning("unable to become a child subreaper (\(error.description)): orphans will not be reaped; run ibex as PID 1")
+      }
+    }
+    let environment = ThisProcess.environmentStrings
+    let root = options.root ?? Environment.value(of: "IBEX_ROOT", in: environment) ?? ""
+    let searchPath = Environment.value(of: "PATH", in: environment) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    let users = UserDatabase(
+      passwd: (try? FileSystem.readText("/etc/passwd")) ?? "", group: (try? FileSystem.readText("/etc/group")) ?? "")
+
+    let loaded: LoadedServices
+    let graph: ServiceGraph
+    do throws(ConfigError) {
+      loaded = try ServiceDirectory.load(root: root, users: users, searchPath: searchPath)
+      graph = try ServiceGraph(loaded.services)
+    } catch {
+      Console.fatal(error.description)
+      Console.emit("nothing was started: fix the service files and start again")
+      return ExitCode.configError
+    }
+
+    let runDirectory = root + "/run/ibex"
+    let notifyPath = runDirectory + "/notify"
+    let notifySocket: FileDescriptor
+    let devNull: FileDescriptor
+    let loop: EventLoop
+    do throws(Errno) {
+      try FileSystem.makeDirectories(runDirectory)
+      notifySocket = try NotifySocket.open(at: notifyPath)
+      devNull = try FileSystem.openReadWrite("/dev/null")
+      loop = try makeLoop(watching: notifySocket)
+    } catch {
+      Console.fatal("unable to prepare \(runDirectory): \(error.description)")
+      return ExitCode.systemFailure
+    }
+
+    var settings = SupervisorSettings()
+    settings.hasCommand = options.commandIndex != nil
+    if let timeout = options.shutdownTimeout { settings.shutdownTimeout = timeout }
+    if let timeout = options.waitTimeout { settings.commandWaitTimeout = timeout }
+    var program = InitProgram(
+      supervisor: Supervisor(graph: graph, settings: settings), loop: loop, identities: loaded.identities,
+      baseEnvironment: environment, notifySocket: notifySocket, notifyPath: notifyPath, devNull: devNull,
+      inherited: inherited, argv: argv, commandIndex: options.commandIndex)
+    return program.run()
+  }
+
+  private static func makeLoop(watching notifySocket: FileDescriptor) throws(Errno) -> EventLoop {
+    var loop = try EventLoop(handling: .handled)
+    try loop.watch(notifySocket, token: notifyToken, events: EventLoop.readable)
+    return loop
+  }
+
+  private init(
+    supervisor: Supervisor, loop: consuming EventLoop, identities: [Identity?], baseEnvironment: [String],
+    notifySocket: FileDescriptor, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
+    argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?
+  ) {
+    self.supervisor = supervisor
+    self.loop = loop
+    self.identities = identities
+    self.baseEnvironment = baseEnvironment
+    self.notifySocket = notifySocket
+    self.notifyPath = notifyPath
+    self.devNull = devNull
+    self.inherited = inherited
+    self.argv = argv
+    self.commandIndex = commandIndex
+  }
+
+  private mutating func run() -> Int32 {
+    if let code = deliver(.boot) { return code }
+    var events: [LoopEvent] = []
+    while true {
+      loop.wait(into: &events)
+      for event in events {
+        if let code = dispatch(event) { return code }
+      }
+    }
+  }
+
+  /// Turns one loop event into supervisor events; returns the exit code once it is time.
+  private mutating func dispatch(_ event: LoopEvent) -> Int32? {
+    switch event {
+    case .signal(.child, _):
+      while let (pid, exit) = Reaper.reapOne() {
+        if let code = deliver(.exited(pid: pid, exit)) { return code }
+      }
+    case .signal(let signal, _) where signal == .terminate || signal == .interrupt:
+      return deliver(.shutdownSignal(signal))
+    case .signal(let signal, _):
+      // Other signals are for the main command, as with `ibex run`.
+      if !signal.isJobControl, let pid = supervisor.commandPID { try? Reaper.send(signal, to: pid) }
+    case .deadline:
+      return deliver(.timerFired)
+    case .ready(InitProgram.notifyToken, _):
+      while let (pid, message) = NotifySocket.receive(from: notifySocket) {
+        if let code = deliver(.notified(pid: pid, message: message)) { return code }
+      }
+    case .ready(let token, _):
+      return readinessData(service: Int(token - InitProgram.readinessTokenBase))
+    }
+    return nil
+  }
+
+  /// Hands `event` to the supervisor and carries out its actions, feeding back what spawning
+  /// reports. Returns the exit code when the supervisor is done.
+  private mutating func deliver(_ event: SupervisorEvent) -> Int32? {
+    var queue = [event]
+    while !queue.isEmpty {
+      let next = queue.removeFirst()
+      for action in supervisor.handle(next, now: EventLoop.now()) {
+        switch action {
+        case .spawn(let ref):
+          queue.append(spawn(ref))
+        case .signal(let pid, let signal, let group):
+          try? Reaper.send(signal, to: group ? -pid : pid)
+        case .armTimer(let deadline):
+          loop.arm(at: deadline)
+        case .log(let line):
+          Console.emit(line)
+        case .exit(let code):
+          finish()
+          return code
+        }
+      }
+    }
+    return nil
+  }
+
+  // MARK: - Spawning
+
+  private mutating func spawn(_ ref: ProcessRef) -> SupervisorEvent {
+    guard case .service(let i) = ref.unit else { return spawnCommand(ref) }
+    let service = supervisor.graph.services[i]
+    let command: Command
+    switch ref.role {
+    case .main: command = service.start[0]
+    case .startPre(let k): command = service.startPre[k]
+    case .startPost(let k): command = service.startPost[k]
+    case .stop(let k): command = service.stop[k]
+    case .stopPost(let k): command = service.stopPost[k]
+    case .health: command = service.health!.command
+    }
+    var environment: [String]
+    switch serviceEnvironment(i, role: ref.role) {
+    case .success(let value): environment = value
+    case .failure(let failure): return .spawnFailed(ref, reason: failure.reason, exitCode: ExitCode.cannotExecute)
+    }
+    let arguments = Environment.expand(command.arguments, in: environment)
+    let program = command.program.contains("$") ? (Environment.expand([command.program], in: environment).first ?? "") : command.program
+    if ref.role == .main && service.type == .notify { environment.append("NOTIFY_SOCKET=" + notifyPath) }
+
+    var request = SpawnRequest(program: program, arguments: CStringArray(arguments), environment: CStringArray(environment))
+    request.grouping = .newSession
+    request.descriptors = [(from: devNull, to: 0)]
+    let identity = identities[i]
+    if let identity {
+      request.credentials = Credentials(uid: identity.uid, gid: identity.gid, supplementaryGroups: identity.groups)
+    }
+    request.limits = service.limits.map { ResourceLimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
+    if let bounding = service.capabilityBoundingSet {
+      request.dropBoundingSet = true
+      request.capabilities = CapabilitySet(bits: bounding)
+    }
+    if service.ambientCapabilities != 0 {
+      request.capabilities = CapabilitySet(bits: service.capabilityBoundingSet ?? service.ambientCapabilities)
+      request.ambientCapabilities = CapabilitySet(bits: service.ambientCapabilities)
+    }
+    request.noNewPrivileges = service.noNewPrivileges
+    request.umask = service.umask
+    if let directory = service.workingDirectory { request.workingDirectory = directory == "~" ? (identity?.home ?? "/root") : directory }
+
+    var readinessWriteEnd: FileDescriptor?
+    if ref.role == .main, let fd = service.notificationFD {
+      do {
+        let pipe = try FileSystem.pipe()
+        request.descriptors.append((from: pipe.write, to: fd))
+        readinessWriteEnd = pipe.write
+        closeReadinessPipe(service: i)
+        readinessPipes[i] = pipe.read
+        try loop.watch(pipe.read, token: InitProgram.readinessTokenBase + UInt64(i), events: EventLoop.readable)
+      } catch {
+        return .spawnFailed(ref, reason: "unable to create its notification pipe: \(error.description)", exitCode: ExitCode.cannotExecute)
+      }
+    }
+    defer { readinessWriteEnd?.close() }
+    do {
+      return .spawned(ref, pid: try Spawner.spawn(request))
+    } catch {
+      return .spawnFailed(ref, reason: error.description, exitCode: error.exitCode)
+    }
+  }
+
+  /// ibex's environment, then `Environment=`, then the `EnvironmentFile=`s, then what ibex
+  /// sets: HOME, USER and LOGNAME for a `User=`, MAINPID for stop commands.
+  private func serviceEnvironment(_ i: Int, role: ProcessRef.Role) -> Result<[String], SpawnFailure> {
+    let service = supervisor.graph.services[i]
+    var environment = Environment.merge(baseEnvironment, service.environment)
+    for file in service.environmentFiles {
+      let text: String
+      do {
+        text = try FileSystem.readText(file.path)
+      } catch {
+        if file.optional && error == .noSuchFileOrDirectory { continue }
+        return .failure(SpawnFailure("unable to read EnvironmentFile=\(file.path): \(error.description)"))
+      }
+      switch Environment.parseFile(text) {
+      case .success(let assignments): environment = Environment.merge(environment, assignments)
+      case .failure(let bad): return .failure(SpawnFailure("\(file.path):\(bad.line): not NAME=value"))
+      }
+    }
+    if let identity = identities[i] {
+      environment = Environment.merge(environment, ["HOME=" + identity.home, "USER=" + identity.name, "LOGNAME=" + identity.name])
+    }
+    switch role {
+    case .stop, .stopPost:
+      if let pid = supervisor.mainPID(of: i) { environment = Environment.merge(environment, ["MAINPID=\(pid)"]) }
+    default: break
+    }
+    return .success(environment)
+  }
+
+  private func spawnCommand(_ ref: ProcessRef) -> SupervisorEvent {
+    let arguments = argv + commandIndex!
+    var request = SpawnRequest(
+      program: String(cString: arguments[0]!), arguments: CStringArray(borrowing: arguments),
+      environment: CStringArray(borrowing: ThisProcess.environment))
+    request.ignoredSignals = inherited.ignored
+    request.signalMask = inherited.mask
+    request.grouping = .newGroup
+    request.foregroundTerminal = FileDescriptor.standardInput.isTerminal ? .standardInput : nil
+    request.closeOtherDescriptors = false
+    do {
+      return .spawned(ref, pid: try Spawner.spawn(request))
+    } catch {
+      return .spawnFailed(ref, reason: error.description, exitCode: error.exitCode)
+    }
+  }
+
+  // MARK: - Readiness through a notification fd (s6 style)
+
+  private mutating func readinessData(service i: Int) -> Int32? {
+    guard let fd = readinessPipes[i] else { return nil }
+    var buffer = [UInt8](repeating: 0, count: 512)
+    let read = buffer.withUnsafeMutableBytes { bytes -> Int? in (try? fd.read(into: bytes)) ?? 0 }
+    guard let read else { return nil }  // spurious wake-up
+    if read > 0 && !buffer[0..<read].contains(UInt8(ascii: "\n")) { return nil }
+    // A newline means ready; end of file means the service closed it without being ready.
+    closeReadinessPipe(service: i)
+    return read > 0 ? deliver(.becameReady(service: i)) : nil
+  }
+
+  private mutating func closeReadinessPipe(service i: Int) {
+    if let fd = readinessPipes.removeValue(forKey: i) {
+      loop.unwatch(fd)
+      fd.close()
+    }
+  }
+
+  // MARK: - The end
+
+  /// As PID 1, kills whatever is left (processes that escaped their service's process group)
+  /// and reaps it, so the container ends clean.
+  private mutating func finish() {
+    FileSystem.remove(notifyPath)
+    guard Reaper.ownPID == 1 else { return }
+    try? Reaper.send(.kill, to: -1)
+    Reaper.reapAll()
+  }
+}
+
+/// Why a process could not be started before it got to the spawner.
+struct SpawnFailure: Error {
+  var reason: String
+  init(_ reason: String) { self.reason = reason }
+}

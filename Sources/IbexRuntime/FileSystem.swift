@@ -1,0 +1,128 @@
+import CIbex
+
+/// What `stat(2)` says about a path.
+public struct FileInfo: Equatable, Sendable {
+  public var mode: UInt32
+  public var uid: UInt32
+  public var gid: UInt32
+  public var size: UInt64
+  public var isRegularFile: Bool { mode & ibex_S_IFMT == ibex_S_IFREG }
+  public var isDirectory: Bool { mode & ibex_S_IFMT == ibex_S_IFDIR }
+  /// Whether anyone may execute it.
+  public var isExecutable: Bool { mode & 0o111 != 0 }
+}
+
+/// Files and directories, for reading configuration and preparing runtime state.
+public enum FileSystem {
+  /// Calls a shim function with `path` as a C string and checks its -errno result.
+  static func withPath(_ path: String, _ body: (UnsafePointer<CChar>) -> Int32) throws(Errno) -> Int32 {
+    try Errno.check(path.withCString(body))
+  }
+
+  /// The whole contents of a file. Files larger than `limit` bytes are refused (EFBIG).
+  public static func read(_ path: String, limit: Int = 1 << 20) throws(Errno) -> [UInt8] {
+    let fd = FileDescriptor(rawValue: try withPath(path) { ibex_open($0, 0, 0) })
+    defer { fd.close() }
+    var contents: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 16384)
+    while true {
+      var failure: Errno?
+      let n = buffer.withUnsafeMutableBytes { (bytes) -> Int in
+        do throws(Errno) { return try fd.read(into: bytes) ?? 0 } catch {
+          failure = error
+          return 0
+        }
+      }
+      if let failure { throw failure }
+      if n == 0 { return contents }
+      contents.append(contentsOf: buffer[0..<n])
+      if contents.count > limit { throw Errno(rawValue: 27) }  // EFBIG
+    }
+  }
+
+  /// A file's contents as text (invalid UTF-8 is repaired).
+  public static func readText(_ path: String) throws(Errno) -> String {
+    String(decoding: try read(path), as: UTF8.self)
+  }
+
+  /// `stat(2)`, or nil when the path does not exist or cannot be reached.
+  public static func info(_ path: String) -> FileInfo? {
+    var raw = ibex_file_info()
+    let result = path.withCString { ibex_stat($0, &raw) }
+    guard result == 0 else { return nil }
+    return FileInfo(mode: raw.mode, uid: raw.uid, gid: raw.gid, size: raw.size)
+  }
+
+  /// The names in a directory (without `.` and `..`), sorted bytewise.
+  public static func list(_ directory: String) throws(Errno) -> [String] {
+    var error: Int32 = 0
+    guard let dir = directory.withCString({ ibex_opendir($0, &error) }) else { throw Errno(rawValue: error) }
+    defer { ibex_closedir(dir) }
+    var names: [String] = []
+    while true {
+      var name: UnsafePointer<CChar>?
+      let r = ibex_readdir(dir, &name)
+      if r == 0 { break }
+      if r < 0 { throw Errno(rawValue: -r) }
+      names.append(String(cString: name!))
+    }
+    return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+  }
+
+  /// Creates a directory and its missing parents.
+  public static func makeDirectories(_ path: String, mode: UInt32 = 0o755) throws(Errno) {
+    var prefix = ""
+    for component in path.split(separator: "/") {
+      prefix += "/" + component
+      _ = try withPath(prefix) { ibex_mkdir($0, mode) }
+    }
+  }
+
+  public static func setMode(_ path: String, _ mode: UInt32) throws(Errno) {
+    _ = try withPath(path) { ibex_chmod($0, mode) }
+  }
+
+  /// Opens a file read-write (for /dev/null and the like); the caller closes it.
+  public static func openReadWrite(_ path: String) throws(Errno) -> FileDescriptor {
+    FileDescriptor(rawValue: try withPath(path) { ibex_open($0, 2, 0) })
+  }
+
+  /// Removes a file; a missing one is not an error.
+  public static func remove(_ path: String) {
+    _ = path.withCString { ibex_unlink($0) }
+  }
+
+  /// A pipe: (read end, write end), both close-on-exec, the read end non-blocking.
+  public static func pipe() throws(Errno) -> (read: FileDescriptor, write: FileDescriptor) {
+    var fds: [Int32] = [0, 0]
+    _ = try Errno.check(fds.withUnsafeMutableBufferPointer { ibex_pipe($0.baseAddress) })
+    return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
+  }
+}
+
+/// The sd_notify socket: services of `Type=notify` send `READY=1` and `STATUS=...` here.
+public enum NotifySocket {
+  /// Creates the socket at `path` (replacing a stale one), writable by every user so that
+  /// services that drop privileges can still report; ibex trusts only datagrams whose
+  /// sender is a service's main process.
+  public static func open(at path: String) throws(Errno) -> FileDescriptor {
+    let fd = FileDescriptor(rawValue: try FileSystem.withPath(path) { ibex_notify_socket($0) })
+    try FileSystem.setMode(path, 0o777)
+    return fd
+  }
+
+  /// The next datagram and its sender's pid, or nil when none is waiting.
+  public static func receive(from fd: FileDescriptor) -> (pid: Int32, message: String)? {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    var sender: Int32 = 0
+    while true {
+      let n = buffer.withUnsafeMutableBufferPointer { raw in
+        raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: raw.count) {
+          ibex_notify_receive(fd.rawValue, $0, raw.count, &sender)
+        }
+      }
+      if n < 0 { return nil }  // EAGAIN: drained (other errors: nothing useful to do)
+      return (sender, String(decoding: buffer[0..<n], as: UTF8.self))
+    }
+  }
+}

@@ -1,0 +1,326 @@
+import Foundation
+
+/// What to audit and how.
+public struct AuditOptions: Sendable {
+  public var paths: [String]
+  public var configuration: Configuration
+  /// `--profile` (overrides the configuration).
+  public var profile: Profile?
+  /// `--fail-on` (overrides the configuration).
+  public var failOn: FailThreshold?
+  /// Dockerfile stage to treat as final (`--target`).
+  public var target: String?
+  public var requireSuppressionReason = false
+  public var reportUnusedSuppressions = false
+  public var honorForeignSuppressions = false
+  /// Values for compose interpolation (`--env-file`).
+  public var environment: [String: String] = [:]
+  public var workingDirectory: URL
+
+  public init(paths: [String], configuration: Configuration = Configuration(), workingDirectory: URL? = nil) {
+    self.paths = paths
+    self.configuration = configuration
+    self.workingDirectory = workingDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+  }
+
+  public var effectiveProfile: Profile { profile ?? configuration.profile }
+  public var effectiveFailOn: FailThreshold { failOn ?? configuration.failOn }
+
+  /// Rules that run: the profile's, plus configured policy rules, minus `ignore:`.
+  public var enabledRules: [Rule] {
+    var policy = Set<String>()
+    if !configuration.settings.trustedRegistries.isEmpty { policy.insert("IBX-DF-006") }
+    return RuleCatalog.enabled(profile: effectiveProfile, policyConfigured: policy).filter { !configuration.ignore.contains($0.id) }
+  }
+}
+
+/// The outcome of one run.
+public struct AuditReport: Sendable {
+  /// Findings (suppressed ones included, marked), sorted by path, line, column, rule.
+  public var findings: [Finding]
+  /// IBX-META-001: inputs that could not be read or parsed.
+  public var errors: [Finding]
+  public var filesScanned: Int
+  public var rules: [Rule]
+  public var failOn: FailThreshold
+
+  public var filesFailed: Int { Set(errors.map(\.file)).count }
+  public var unsuppressed: [Finding] { findings.filter { !$0.isSuppressed } }
+  public var suppressedCount: Int { findings.count - unsuppressed.count }
+
+  /// 3 if an input was not audited, 1 if a finding reaches the threshold, else 0.
+  public var exitCode: Int32 {
+    if !errors.isEmpty { return 3 }
+    return unsuppressed.contains { failOn.fails($0.severity) } ? 1 : 0
+  }
+}
+
+/// Finds the inputs, parses them, runs the rules and applies suppressions.
+public enum Auditor {
+  enum InputType { case dockerfile, yaml }
+
+  struct Input {
+    var url: URL
+    var display: String
+    var type: InputType
+    /// Named on the command line (an unrecognised YAML file is then reported, not skipped).
+    var explicit: Bool
+  }
+
+  public static func run(_ options: AuditOptions) -> AuditReport {
+    let enabledRules = options.enabledRules
+    let enabled = Set(enabledRules.map(\.id))
+    var findings: [Finding] = []
+    var errors: [Finding] = []
+    var scanned = 0
+    let inputs = discover(options, errors: &errors)
+
+    // Dockerfiles first: compose services may use their facts.
+    var facts: [String: DockerfileFacts] = [:]
+    var parsedDockerfiles: [(Input, Dockerfile, String)] = []
+    var yamlInputs: [(Input, String, [YAMLNode])] = []
+    for input in inputs {
+      guard let text = read(input, errors: &errors) else { continue }
+      switch input.type {
+      case .dockerfile:
+        do {
+          let file = try DockerfileParser.parse(text)
+          parsedDockerfiles.append((input, file, text))
+          scanned += 1
+        } catch {
+          errors.append(parseFailure(input.display, error, kind: .dockerfile))
+        }
+      case .yaml:
+        if text.contains("{{") && text.contains("}}") {
+          findings.append(skip(input.display, "templated file (Helm {{ }}); audit the rendered output, e.g. helm template ... > rendered.yaml", enabled))
+          continue
+        }
+        do {
+          yamlInputs.append((input, text, try YAMLReader.documents(text)))
+          scanned += 1
+        } catch {
+          errors.append(parseFailure(input.display, error, kind: .compose))
+        }
+      }
+    }
+    for (input, file, _) in parsedDockerfiles {
+      let checker = DockerfileChecker(file: file, path: input.display, url: input.url, settings: options.configuration.settings, enabled: enabled, target: options.target)
+      facts[input.url.standardizedFileURL.path] = checker.facts
+      var result = checker.check()
+      let suppressions = SuppressionComment.inDockerfile(file)
+      result += applySuppressions(suppressions, to: &result, file: input.display, kind: .dockerfile, options: options, enabled: enabled)
+      findings += result
+    }
+
+    // Kubernetes objects of the whole run (NetworkPolicies select across files).
+    var kubernetes: [(Input, String, [KubernetesObject])] = []
+    for (input, text, documents) in yamlInputs {
+      if documents.count == 1, let root = documents.first, ComposeModel.looksLikeCompose(root) {
+        let model = ComposeModel(root: root, interpolation: ComposeInterpolation(environment: options.environment))
+        let checker = ComposeChecker(
+          model: model, settings: options.configuration.settings, directory: input.url.deletingLastPathComponent(),
+          dockerfiles: facts, sink: FindingSink(file: input.display, kind: .compose, enabled: enabled))
+        var result = checker.check()
+        result += applySuppressions(SuppressionComment.inYAML(text), to: &result, file: input.display, kind: .compose, options: options, enabled: enabled)
+        findings += result
+        continue
+      }
+      var objects: [KubernetesObject] = []
+      var skipped: String?
+      for (index, document) in documents.enumerated() {
+        objects += kubernetesObjects(document, document: index, skipped: &skipped)
+      }
+      if objects.isEmpty {
+        if input.explicit || skipped != nil {
+          findings.append(skip(input.display, skipped ?? "not a compose file (no top-level services:) or Kubernetes manifest (no apiVersion/kind)", enabled))
+        } else {
+          scanned -= 1
+        }
+        continue
+      }
+      kubernetes.append((input, text, objects))
+    }
+    let policies = kubernetes.flatMap { $0.2 }.filter { $0.kind == "NetworkPolicy" }
+    for (input, text, objects) in kubernetes {
+      let checker = KubernetesChecker(
+        objects: objects, networkPolicies: policies, settings: options.configuration.settings,
+        sink: FindingSink(file: input.display, kind: .kubernetes, enabled: enabled))
+      var result = checker.check()
+      result += applySuppressions(SuppressionComment.inYAML(text), to: &result, file: input.display, kind: .kubernetes, options: options, enabled: enabled)
+      findings += result
+    }
+
+    // Configuration: severity overrides and per-path ignores (reported as external suppressions).
+    for index in findings.indices {
+      if let severity = options.configuration.severity[findings[index].ruleID] { findings[index].severity = severity }
+      if findings[index].suppression == nil, !findings[index].ruleID.hasPrefix("IBX-META") {
+        for override in options.configuration.overrides where override.ignore.contains(findings[index].ruleID) {
+          if override.files.contains(where: { Glob.matches(pattern: $0, path: findings[index].file) }) {
+            findings[index].suppression = Suppression(kind: .external, justification: "overrides in \(options.configuration.path ?? ".ibex.yaml")")
+          }
+        }
+      }
+    }
+    findings.sort(by: Finding.ordered)
+    errors.sort(by: Finding.ordered)
+    return AuditReport(findings: findings, errors: errors, filesScanned: scanned, rules: enabledRules, failOn: options.effectiveFailOn)
+  }
+
+  static func skip(_ file: String, _ reason: String, _ enabled: Set<String>) -> Finding {
+    Finding(ruleID: "IBX-META-004", severity: .info, kind: .meta, file: file, start: .start, object: "file", message: "skipped: \(reason)", snippet: "skipped")
+  }
+
+  static func parseFailure(_ file: String, _ error: ParseError, kind: InputKind) -> Finding {
+    Finding(ruleID: "IBX-META-001", severity: .high, kind: .meta, file: file, start: error.position, object: "file",
+            message: "not audited: \(error.message)", snippet: "parse error")
+  }
+
+  static func read(_ input: Input, errors: inout [Finding]) -> String? {
+    do {
+      let data = try Data(contentsOf: input.url)
+      guard let text = String(data: data, encoding: .utf8) else {
+        errors.append(Finding(ruleID: "IBX-META-001", severity: .high, kind: .meta, file: input.display, start: .start, object: "file",
+                              message: "not audited: the file is not UTF-8 text", snippet: "encoding"))
+        return nil
+      }
+      return text
+    } catch {
+      errors.append(Finding(ruleID: "IBX-META-001", severity: .high, kind: .meta, file: input.display, start: .start, object: "file",
+                            message: "not audited: unable to read the file: \(Self.reason(error))", snippet: "unreadable"))
+      return nil
+    }
+  }
+
+  static func reason(_ error: any Error) -> String {
+    let nsError = error as NSError
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+      return String(cString: strerror(Int32(underlying.code)))
+    }
+    if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileReadNoSuchFileError { return "No such file or directory" }
+    return nsError.localizedDescription
+  }
+
+  /// Objects in one YAML document: a workload, a `List`'s items, or nothing.
+  static func kubernetesObjects(_ node: YAMLNode, document: Int, skipped: inout String?) -> [KubernetesObject] {
+    guard let kind = node["kind"]?.string, let apiVersion = node["apiVersion"]?.string else { return [] }
+    if kind == "List" || kind.hasSuffix("List") {
+      return (node["items"]?.items ?? []).flatMap { kubernetesObjects($0, document: document, skipped: &skipped) }
+    }
+    if kind == "Kustomization" {
+      skipped = "Kustomize file; audit the output of kustomize build instead"
+      return []
+    }
+    let name = node.at("metadata", "name")?.string ?? node.at("metadata", "generateName")?.string ?? "?"
+    return [KubernetesObject(kind: kind, apiVersion: apiVersion, name: name, namespace: node.at("metadata", "namespace")?.string, node: node, document: document)]
+  }
+
+  // MARK: - Suppressions
+
+  /// Marks suppressed findings; returns IBX-META-002/003 diagnostics about the suppressions.
+  static func applySuppressions(
+    _ comments: [SuppressionComment], to findings: inout [Finding], file: String, kind: InputKind, options: AuditOptions, enabled: Set<String>
+  ) -> [Finding] {
+    var comments = comments.filter { !$0.foreign || options.honorForeignSuppressions }
+    var meta: [Finding] = []
+    for comment in comments where !comment.foreign {
+      for id in comment.rules where RuleCatalog.rule(id) == nil {
+        meta.append(Finding(ruleID: "IBX-META-002", severity: .medium, kind: .meta, file: file, start: comment.position, object: "suppression",
+                            message: "unknown rule id \(id) in ibex-ignore\(didYouMean(id, among: RuleCatalog.all.map(\.id)))", snippet: "unknown \(id)"))
+      }
+      if comment.reason == nil, options.requireSuppressionReason {
+        meta.append(Finding(ruleID: "IBX-META-002", severity: .medium, kind: .meta, file: file, start: comment.position, object: "suppression",
+                            message: "ibex-ignore without a reason; add one after --, e.g. # ibex-ignore IBX-DF-024 -- health is checked by Kubernetes", snippet: "no reason"))
+      }
+    }
+    for index in findings.indices where findings[index].suppression == nil {
+      for c in comments.indices {
+        let comment = comments[c]
+        guard comment.rules.contains(findings[index].ruleID) else { continue }
+        guard findings[index].scopeLines.contains(where: { comment.target.contains($0) }) else { continue }
+        if comment.reason == nil && options.requireSuppressionReason { continue }
+        findings[index].suppression = Suppression(kind: .inSource, justification: comment.reason ?? "")
+        comments[c].used = true
+        break
+      }
+    }
+    if options.reportUnusedSuppressions {
+      for comment in comments where !comment.used && !comment.foreign {
+        meta.append(Finding(ruleID: "IBX-META-003", severity: .info, kind: .meta, file: file, start: comment.position, object: "suppression",
+                            message: "ibex-ignore \(comment.rules.joined(separator: " ")) suppressed nothing; remove it", snippet: "unused \(comment.rules)"))
+      }
+    }
+    return meta.filter { enabled.contains($0.ruleID) || $0.ruleID == "IBX-META-003" }
+  }
+
+  // MARK: - Discovery
+
+  static func isDockerfileName(_ name: String) -> Bool {
+    let lower = name.lowercased()
+    return lower == "dockerfile" || lower == "containerfile" || lower.hasPrefix("dockerfile.") || lower.hasSuffix(".dockerfile")
+      || lower.hasPrefix("containerfile.")
+  }
+
+  static func isYAMLName(_ name: String) -> Bool {
+    let lower = name.lowercased()
+    return lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") || lower.hasSuffix(".json")
+  }
+
+  static let skippedDirectories: Set<String> = [".git", "node_modules", ".build", ".swiftpm", "__pycache__", ".venv"]
+
+  static func discover(_ options: AuditOptions, errors: inout [Finding]) -> [Input] {
+    let fm = FileManager.default
+    var inputs: [Input] = []
+    var seen = Set<String>()
+    func add(_ url: URL, explicit: Bool) {
+      let name = url.lastPathComponent
+      let display = displayPath(url, cwd: options.workingDirectory)
+      if name.hasSuffix(".dockerignore") || name == ".ibex.yaml" || name == ".ibex.yml" { return }
+      if options.configuration.exclude.contains(where: { Glob.matches(pattern: $0, path: display) }) { return }
+      let type: InputType
+      if isDockerfileName(name) {
+        type = .dockerfile
+      } else if isYAMLName(name) {
+        type = .yaml
+      } else if explicit {
+        type = .dockerfile
+      } else {
+        return
+      }
+      guard seen.insert(url.standardizedFileURL.path).inserted else { return }
+      inputs.append(Input(url: url, display: display, type: type, explicit: explicit))
+    }
+    for path in options.paths {
+      let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : options.workingDirectory.appendingPathComponent(path)
+      var isDirectory: ObjCBool = false
+      guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+        errors.append(Finding(ruleID: "IBX-META-001", severity: .high, kind: .meta, file: path, start: .start, object: "file",
+                              message: "not audited: unable to open \(path): No such file or directory", snippet: "missing"))
+        continue
+      }
+      if !isDirectory.boolValue {
+        add(url, explicit: true)
+        continue
+      }
+      guard let enumerator = fm.enumerator(at: url, includingPropertiesForKeys: [.isDirectoryKey], options: []) else { continue }
+      var found: [URL] = []
+      for case let child as URL in enumerator {
+        let name = child.lastPathComponent
+        if (try? child.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
+          if skippedDirectories.contains(name) || name.hasPrefix(".build") { enumerator.skipDescendants() }
+          continue
+        }
+        found.append(child)
+      }
+      for child in found.sorted(by: { $0.path < $1.path }) { add(child, explicit: false) }
+    }
+    return inputs
+  }
+
+  /// Relative to the working directory when below it, else absolute.
+  static func displayPath(_ url: URL, cwd: URL) -> String {
+    let path = url.standardizedFileURL.path
+    let base = cwd.standardizedFileURL.path
+    let prefix = base.hasSuffix("/") ? base : base + "/"
+    return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+  }
+}

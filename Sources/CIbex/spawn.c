@@ -15,7 +15,6 @@
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -34,6 +33,16 @@
 #define PR_CAP_AMBIENT_RAISE 2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
+
+// The capget/capset ABI (linux/capability.h, which musl's headers do not carry).
+#define IBEX_CAPABILITY_VERSION_3 0x20080522
+struct capability_header {
+  uint32_t version;
+  int pid;
+};
+struct capability_data {
+  uint32_t effective, permitted, inheritable;
+};
 
 #define CHILD_STACK_SIZE (64 * 1024)
 #define DEFAULT_SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -162,8 +171,8 @@ static int drop_bounding_set(uint64_t keep) {
 }
 
 static int limit_capabilities(uint64_t keep) {
-  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-  struct __user_cap_data_struct data[2];
+  struct capability_header header = {.version = IBEX_CAPABILITY_VERSION_3, .pid = 0};
+  struct capability_data data[2];
   if (syscall(SYS_capget, &header, data) < 0) return errno;
   for (int i = 0; i < 2; i++) {
     uint32_t word = (uint32_t)(keep >> (32 * i));

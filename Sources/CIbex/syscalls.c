@@ -3,6 +3,8 @@
 #include "CIbex.h"
 #include "internal.h"
 
+#include <sys/random.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,27 +20,40 @@
 #include <sys/un.h>
 #include <dirent.h>
 
-#if !defined(__GLIBC__)
-#error "ibex captures argv through glibc's init_array arguments; port ibex_capture_arguments first"
-#endif
-
 // MARK: - Arguments
 
 static int saved_argc;
 static char *const *saved_argv;
 
-// glibc calls init_array functions with (argc, argv, envp). Embedded Swift has no
-// CommandLine, and SwiftPM owns `main`, so this is where ibex learns its arguments.
-__attribute__((constructor)) static void ibex_capture_arguments(int argc, char **argv, char **envp) {
-  (void)envp;
+void ibex_set_arguments(int argc, char **argv) {
   saved_argc = argc;
   saved_argv = argv;
 }
+
+#if defined(__GLIBC__)
+// glibc calls init_array functions with (argc, argv, envp). Embedded Swift has no
+// CommandLine, and SwiftPM owns `main`, so this is where ibex learns its arguments. The musl
+// release build gets them from the `main` in entry_musl.c instead.
+__attribute__((constructor)) static void ibex_capture_arguments(int argc, char **argv, char **envp) {
+  (void)envp;
+  ibex_set_arguments(argc, argv);
+}
+#endif
 
 int ibex_argc(void) { return saved_argc; }
 char *const *ibex_argv(void) { return saved_argv; }
 char *const *ibex_environ(void) { return environ; }
 void ibex_exit(int code) { exit(code); }
+
+#if !defined(__GLIBC__)
+// The Embedded Swift runtime seeds its hashing with arc4random_buf, which musl 1.2.3 lacks.
+void arc4random_buf(void *buffer, size_t size) {
+  for (size_t done = 0; done < size;) {
+    ssize_t n = getrandom((char *)buffer + done, size - done, 0);
+    if (n > 0) done += (size_t)n;
+  }
+}
+#endif
 
 // MARK: - Constants
 
@@ -164,6 +179,9 @@ ssize_t ibex_notify_receive(int fd, char *buffer, size_t size, int32_t *sender) 
   while (n < 0 && errno == EINTR);
   if (n < 0) return -errno;
   *sender = 0;
+  // musl's CMSG_NXTHDR compares a signed and an unsigned length.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&message); c != NULL; c = CMSG_NXTHDR(&message, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
       struct ucred credentials;
@@ -179,6 +197,7 @@ ssize_t ibex_notify_receive(int fd, char *buffer, size_t size, int32_t *sender) 
       }
     }
   }
+#pragma GCC diagnostic pop
   return (size_t)n > size ? (ssize_t)size : n;
 }
 

@@ -13,7 +13,7 @@ public struct InitProgram: ~Copyable {
   private var loop: EventLoop
   private let identities: [Identity?]
   private let baseEnvironment: [String]
-  private let notifySocket: FileDescriptor
+  private let notifySocket: FileDescriptor?
   private let notifyPath: String
   private let devNull: FileDescriptor
   private let inherited: InheritedSignalState
@@ -58,18 +58,24 @@ public struct InitProgram: ~Copyable {
       return ExitCode.configError
     }
 
+    // The notify socket, and with it a writable /run, is needed only for Type=notify services.
     let runDirectory = root + "/run/ibex"
     let notifyPath = runDirectory + "/notify"
-    let notifySocket: FileDescriptor
+    let needsNotifySocket = graph.services.contains { $0.type == .notify }
+    let notifySocket: FileDescriptor?
     let devNull: FileDescriptor
     let loop: EventLoop
     do throws(Errno) {
-      try FileSystem.makeDirectories(runDirectory)
-      notifySocket = try NotifySocket.open(at: notifyPath)
+      if needsNotifySocket {
+        try FileSystem.makeDirectories(runDirectory)
+        notifySocket = try NotifySocket.open(at: notifyPath)
+      } else {
+        notifySocket = nil
+      }
       devNull = try FileSystem.openReadWrite("/dev/null")
       loop = try makeLoop(watching: notifySocket)
     } catch {
-      Console.fatal("unable to prepare \(runDirectory): \(error.description)")
+      Console.fatal("unable to prepare \(needsNotifySocket ? notifyPath : "the event loop"): \(error.description)")
       return ExitCode.systemFailure
     }
 
@@ -84,15 +90,15 @@ public struct InitProgram: ~Copyable {
     return program.run()
   }
 
-  private static func makeLoop(watching notifySocket: FileDescriptor) throws(Errno) -> EventLoop {
+  private static func makeLoop(watching notifySocket: FileDescriptor?) throws(Errno) -> EventLoop {
     var loop = try EventLoop(handling: .handled)
-    try loop.watch(notifySocket, token: notifyToken, events: EventLoop.readable)
+    if let notifySocket { try loop.watch(notifySocket, token: notifyToken, events: EventLoop.readable) }
     return loop
   }
 
   private init(
     supervisor: Supervisor, loop: consuming EventLoop, identities: [Identity?], baseEnvironment: [String],
-    notifySocket: FileDescriptor, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
+    notifySocket: FileDescriptor?, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
     argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?
   ) {
     self.supervisor = supervisor
@@ -133,7 +139,7 @@ public struct InitProgram: ~Copyable {
     case .deadline:
       return deliver(.timerFired)
     case .ready(InitProgram.notifyToken, _):
-      while let (pid, message) = NotifySocket.receive(from: notifySocket) {
+      while let socket = notifySocket, let (pid, message) = NotifySocket.receive(from: socket) {
         if let code = deliver(.notified(pid: pid, message: message)) { return code }
       }
     case .ready(let token, _):
@@ -302,7 +308,7 @@ public struct InitProgram: ~Copyable {
   /// As PID 1, kills whatever is left (processes that escaped their service's process group)
   /// and reaps it, so the container ends clean.
   private mutating func finish() {
-    FileSystem.remove(notifyPath)
+    if notifySocket != nil { FileSystem.remove(notifyPath) }
     guard Reaper.ownPID == 1 else { return }
     try? Reaper.send(.kill, to: -1)
     Reaper.reapAll()

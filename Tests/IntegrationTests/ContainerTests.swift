@@ -3,7 +3,7 @@ import Glibc
 import Testing
 
 /// An OCI bundle with a minimal root filesystem: Debian's busybox-static for the userland and
-/// the ibex under test as /init.
+/// the ibex under test as /sbin/ibex, with /init linked to it.
 struct ContainerBundle {
   let path = makeScratchDirectory()
   var rootfs: String { "\(path)/rootfs" }
@@ -17,7 +17,9 @@ struct ContainerBundle {
     for applet in try runCommand(["/bin/busybox", "--list"]).stdout.split(separator: "\n") where applet != "busybox" {
       try fm.createSymbolicLink(atPath: "\(rootfs)/bin/\(applet)", withDestinationPath: "busybox")
     }
-    try fm.copyItem(atPath: ibexBinary, toPath: "\(rootfs)/init")
+    try fm.createDirectory(atPath: "\(rootfs)/sbin", withIntermediateDirectories: true)
+    try fm.copyItem(atPath: ibexBinary, toPath: "\(rootfs)/sbin/ibex")
+    try fm.createSymbolicLink(atPath: "\(rootfs)/init", withDestinationPath: "sbin/ibex")
     let spec = try runCommand(["/usr/sbin/runc", "spec", "--bundle", path])
     #expect(spec.status == 0, "runc spec: \(spec.stderr)")
     let configPath = "\(path)/config.json"
@@ -60,7 +62,7 @@ struct ContainerTests {
       echo ready
       while :; do sleep 0.05; done
       """
-    let bundle = try ContainerBundle(args: ["/init", "run", "--", "/bin/sh", "-c", script])
+    let bundle = try ContainerBundle(args: ["/sbin/ibex", "run", "--", "/bin/sh", "-c", script])
     let id = "ibex-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let container = try bundle.run(id: id)
     let stdout = "\(container.directory)/stdout"

@@ -16,6 +16,8 @@
 
 // MARK: - Process arguments and environment
 
+/// Records argc/argv (called by the musl build's `main`; glibc builds capture them before main).
+void ibex_set_arguments(int argc, char **argv);
 /// argc as passed to main (captured before main runs; Embedded Swift has no CommandLine).
 int ibex_argc(void);
 /// argv as passed to main, NULL-terminated.

@@ -256,7 +256,8 @@ struct ComposeChecker {
     guard let env = service.node["environment"] else { return }
     for (key, valueNode, position) in keyValues(env) {
       guard let valueNode, !valueNode.isNull, let raw = valueNode.string, !raw.isEmpty else { continue }
-      if raw.contains("${") || raw.hasPrefix("$") && !raw.hasPrefix("$$") { continue }
+      // `$$` is a literal dollar; any other `$` is an interpolation, not a literal secret.
+      if raw.replacingOccurrences(of: "$$", with: "").contains("$") { continue }
       if key.uppercased().hasSuffix("_FILE") || raw.hasPrefix("/run/secrets") { continue }
       if settings.isSecretName(key) {
         report("IBX-CO-016", valueNode, position, "environment variable \(key) has a literal secret-looking value; use secrets: and \(key)_FILE=/run/secrets/...", "env \(key)", nil)

@@ -179,11 +179,68 @@ public enum DockerfileParser {
   public static func execForm(_ text: String) -> ([String]?, Bool) {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     guard trimmed.hasPrefix("[") else { return (nil, false) }
-    guard let data = trimmed.data(using: .utf8),
-      let array = try? JSONSerialization.jsonObject(with: data) as? [Any],
-      let strings = array as? [String], strings.count == array.count
-    else { return (nil, true) }
+    guard let strings = strictJSONStringArray(Array(trimmed)) else { return (nil, true) }
     return (strings, false)
+  }
+
+  /// Parses `["a", "b"]` strictly (double quotes, no trailing comma), as the Dockerfile frontend
+  /// does; anything else is shell form.
+  static func strictJSONStringArray(_ chars: [Character]) -> [String]? {
+    var i = 0
+    func skipBlanks() { while i < chars.count, chars[i].isWhitespace { i += 1 } }
+    guard chars.first == "[" else { return nil }
+    i = 1
+    var result: [String] = []
+    skipBlanks()
+    if i < chars.count, chars[i] == "]" {
+      i += 1
+      skipBlanks()
+      return i == chars.count ? [] : nil
+    }
+    while true {
+      skipBlanks()
+      guard i < chars.count, chars[i] == "\"" else { return nil }
+      i += 1
+      var value = ""
+      while true {
+        guard i < chars.count else { return nil }
+        let c = chars[i]
+        if c == "\"" { i += 1; break }
+        if c == "\\" {
+          guard i + 1 < chars.count else { return nil }
+          let e = chars[i + 1]
+          switch e {
+          case "\"": value.append("\"")
+          case "\\": value.append("\\")
+          case "/": value.append("/")
+          case "n": value.append("\n")
+          case "t": value.append("\t")
+          case "r": value.append("\r")
+          case "b": value.append("\u{8}")
+          case "f": value.append("\u{c}")
+          case "u":
+            guard i + 5 < chars.count, let code = UInt32(String(chars[(i + 2)...(i + 5)]), radix: 16), let scalar = Unicode.Scalar(code) else { return nil }
+            value.unicodeScalars.append(scalar)
+            i += 4
+          default: return nil
+          }
+          i += 2
+          continue
+        }
+        value.append(c)
+        i += 1
+      }
+      result.append(value)
+      skipBlanks()
+      guard i < chars.count else { return nil }
+      if chars[i] == "," { i += 1; continue }
+      if chars[i] == "]" {
+        i += 1
+        skipBlanks()
+        return i == chars.count ? result : nil
+      }
+      return nil
+    }
   }
 
   static func unquote(_ value: String) -> String {

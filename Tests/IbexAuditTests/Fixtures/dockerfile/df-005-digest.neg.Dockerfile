@@ -1,0 +1,5 @@
+# expect-not: IBX-DF-003 IBX-DF-004 IBX-DF-005
+FROM alpine:3.20@sha256:0a4eaa0eecf5f8c050e5bba433f58c052be7587ee8af3e8b3910ef9ab5fbe9f5
+USER 10001
+HEALTHCHECK NONE
+CMD ["/bin/sh"]

@@ -1,0 +1,5 @@
+# expect: IBX-DF-021@2
+FROM alpine:3.20
+USER 10001
+HEALTHCHECK NONE
+CMD ["/bin/sh"]

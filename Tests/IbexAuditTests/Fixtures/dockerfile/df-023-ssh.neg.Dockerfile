@@ -1,0 +1,6 @@
+# expect-not: IBX-DF-023
+FROM alpine:3.20
+EXPOSE 8080
+USER 10001
+HEALTHCHECK NONE
+CMD ["/bin/sh"]

@@ -194,7 +194,7 @@ struct DockerfileChecker {
       if !result.isUnknown {
         let parts = result.text.split(separator: ":", omittingEmptySubsequences: false)
         let numeric = parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
-        if !numeric && parts.first != "root" {
+        if !numeric {
           report("IBX-DF-002", "USER \(result.text) is a name; use a numeric uid[:gid] (for example USER 10001:10001) so runAsNonRoot can verify it")
         }
       }

@@ -290,8 +290,10 @@ struct KubernetesChecker {
         report("IBX-K8-016", pair, "image \(image) is not pinned by digest", snippet: "image digest \(image)")
       }
     }
+    // Kubernetes defaults the policy to Always for an untagged or :latest image.
     let pull = node.pair("imagePullPolicy")
-    if pull?.value.string != "Always" {
+    let defaultAlways = node["image"]?.string.map { ImageReference($0).isUntagged || ImageReference($0).isLatest } ?? false
+    if pull.map({ $0.value.string != "Always" }) ?? !defaultAlways {
       report("IBX-K8-030", pull, "imagePullPolicy is not Always", snippet: "imagePullPolicy")
     }
     // IBX-K8-017 / 018

@@ -1,5 +1,5 @@
 # expect: IBX-DF-001@4
-# expect-not: IBX-DF-002
+# expect: IBX-DF-002@4
 FROM alpine:3.20
 USER root
 HEALTHCHECK NONE

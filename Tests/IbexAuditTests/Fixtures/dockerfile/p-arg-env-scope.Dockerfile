@@ -8,4 +8,4 @@ USER $RUN_AS
 HEALTHCHECK NONE
 CMD ["/bin/sh"]
 # expect: IBX-DF-001@7
-# expect-not: IBX-DF-002
+# expect: IBX-DF-002@7

@@ -101,4 +101,5 @@ public enum Environment {
 /// A line of an environment file that is not `NAME=value`.
 public struct EnvironmentFileError: Error, Equatable, Sendable {
   public var line: Int
+  public init(line: Int) { self.line = line }
 }

@@ -623,8 +623,9 @@ public struct Supervisor: Sendable {
       records[i].healthFailures = 0
       return
     }
+    // As in Docker: failures in the start period do not count until a check has passed once.
     let inStartPeriod = records[i].startedAt.map { now - $0 < health.startPeriod } ?? false
-    if inStartPeriod { return }
+    if inStartPeriod && records[i].healthy != true { return }
     records[i].healthFailures += 1
     if records[i].healthFailures >= health.retries {
       records[i].healthy = false

@@ -73,6 +73,9 @@ final class RunningCommand: @unchecked Sendable {
 
   func signal(_ signal: Int32, to target: Int32? = nil) { kill(target ?? pid, signal) }
 
+  /// What the process has written to stderr so far.
+  var stderrSoFar: String { fileContents("\(directory)/stderr") }
+
   /// Waits for the exit (killing the process after `timeout`) and collects the output.
   /// A process killed by signal N reports 128+N, as a shell would.
   func finish(timeout: TimeInterval = 30) -> CommandResult {

@@ -1,0 +1,339 @@
+import Foundation
+import Glibc
+import Testing
+
+@Suite("ibex init: starting", .enabled(if: canUnshare, "needs unshare --pid"))
+struct InitStartTests {
+  @Test("services start in dependency order, each after what it requires is ready (sd_notify)")
+  func dependencyOrder() throws {
+    let services = try ServiceRoot([
+      "db.service": """
+        [Service]
+        Type=notify
+        ExecStart=/bin/sh -c 'echo db-start >> $OUT/order; exec /usr/bin/python3 $OUT/notify.py $OUT/order'
+        """,
+      "app.service": """
+        [Unit]
+        Requires=db
+        [Service]
+        ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; exec sleep 100000'
+        """,
+      "web.service": """
+        [Unit]
+        Requires=app.service
+        [Service]
+        ExecStart=/bin/sh -c 'echo web-start >> $OUT/order; exec sleep 100000'
+        """,
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { services.lines("order").count == 4 })
+    #expect(services.lines("order") == ["db-start", "ready", "app-start", "web-start"])
+    kill(pid, SIGTERM)
+    let result = ibex.finish()
+    #expect(result.status == 0)
+    #expect(result.stderr.contains("ibex: db: running (pid "))
+  }
+
+  @Test("a notification fd (s6 style) gates dependents until the service writes a newline")
+  func notificationFD() throws {
+    let services = try ServiceRoot([
+      "db.service": """
+        [Service]
+        NotificationFD=3
+        ExecStart=/bin/sh -c 'sleep 0.3; echo db-ready >> $OUT/order; echo >&3; exec sleep 100000'
+        """,
+      "app.service": """
+        [Unit]
+        Requires=db
+        [Service]
+        ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; exec sleep 100000'
+        """,
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { services.lines("order").count == 2 })
+    #expect(services.lines("order") == ["db-ready", "app-start"])
+    kill(pid, SIGTERM)
+    #expect(ibex.finish().status == 0)
+  }
+
+  @Test("a health check withholds readiness until it passes, and restarts the service when it then fails")
+  func health() throws {
+    let services = try ServiceRoot([
+      "db.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'echo db-start >> $OUT/order; exec sleep 100000'
+        [Health]
+        Exec=/bin/test -e $OUT/healthy
+        IntervalSec=100ms
+        Retries=2
+        StartPeriodSec=1h
+        """,
+      "app.service": """
+        [Unit]
+        Requires=db
+        [Service]
+        ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; exec sleep 100000'
+        """,
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { services.lines("order") == ["db-start"] })
+    usleep(500_000)  // several failing checks: app must still wait
+    #expect(services.lines("order") == ["db-start"])
+    FileManager.default.createFile(atPath: services.dir + "/healthy", contents: nil)
+    #expect(waitUntil(timeout: 20) { services.lines("order") == ["db-start", "app-start"] })
+    try FileManager.default.removeItem(atPath: services.dir + "/healthy")
+    #expect(waitUntil(timeout: 20) { services.lines("order").filter { $0 == "db-start" }.count == 2 })
+    kill(pid, SIGTERM)
+    let result = ibex.finish()
+    #expect(result.stderr.contains("db: unhealthy after 2 failed checks: restarting"))
+  }
+
+  @Test("a oneshot runs to completion before its dependents; Environment=, EnvironmentFile= and ${} reach it")
+  func oneshotAndEnvironment() throws {
+    let services = try ServiceRoot([
+      "setup.service": """
+        [Service]
+        Type=oneshot
+        Environment=GREETING=hello
+        EnvironmentFile=$OUT/env
+        EnvironmentFile=-$OUT/missing
+        ExecStart=/bin/sh -c 'echo "$GREETING $TARGET" >> $OUT/order'
+        ExecStart=/bin/echo ${GREETING}-second
+        """,
+      "app.service": """
+        [Unit]
+        After=setup
+        [Service]
+        ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; exec sleep 100000'
+        """,
+    ])
+    try "# env file\nTARGET=\"world\"\n".write(toFile: services.dir + "/env", atomically: true, encoding: .utf8)
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { services.lines("order").count == 2 })
+    #expect(services.lines("order") == ["hello world", "app-start"])
+    kill(pid, SIGTERM)
+    let result = ibex.finish()
+    #expect(result.stdout.contains("hello-second\n"))
+    #expect(result.stderr.contains("setup: done"))
+  }
+}
+
+@Suite("ibex init: restarts", .enabled(if: canUnshare, "needs unshare --pid"))
+struct InitRestartTests {
+  @Test("a crashing service is restarted with exponential backoff up to RestartMaxDelaySec")
+  func backoff() throws {
+    let services = try ServiceRoot([
+      "crash.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'echo start >> $OUT/starts; exit 1'
+        Restart=on-failure
+        RestartSec=50ms
+        RestartMaxDelaySec=200ms
+        StartLimitBurst=0
+        """
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { services.lines("starts").count >= 5 })
+    kill(pid, SIGTERM)
+    let result = ibex.finish()
+    #expect(result.status == 0)
+    let delays = result.stderr.split(separator: "\n").filter { $0.contains("crash: restarting in") }.map {
+      String($0.split(separator: " ").last!)
+    }
+    #expect(Array(delays.prefix(4)) == ["50ms", "100ms", "200ms", "200ms"])
+  }
+
+  @Test("a crash loop hits StartLimitBurst and the service is marked failed")
+  func crashLoop() throws {
+    let services = try ServiceRoot([
+      "crash.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'echo start >> $OUT/starts; exit 2'
+        Restart=always
+        RestartSec=0
+        StartLimitBurst=3
+        StartLimitIntervalSec=1min
+        """
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { ibex.stderrSoFar.contains("crash: failed: restarted too often (start limit hit)") })
+    #expect(services.lines("starts").count == 3)
+    kill(pid, SIGTERM)
+    #expect(ibex.finish().status == 0)
+  }
+
+  @Test("an essential service that fails for good stops the container with its exit code")
+  func essential() throws {
+    let services = try ServiceRoot([
+      "db.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'sleep 0.2; exit 1'
+        Essential=yes
+        EssentialExitCode=42
+        """,
+      "app.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'trap "echo app-stopped >> $OUT/order; exit 0" TERM; while :; do sleep 0.05; done'
+        """,
+    ])
+    let ibex = try services.start()
+    let result = ibex.finish()
+    #expect(result.status == 42)
+    #expect(result.stderr.contains("db is essential: stopping the container with exit code 42"))
+    #expect(services.lines("order") == ["app-stopped"])
+  }
+}
+
+@Suite("ibex init: the main command and shutdown", .enabled(if: canUnshare, "needs unshare --pid"))
+struct InitShutdownTests {
+  @Test("CMD runs once services are up; its exit code is ibex's, after the services are stopped")
+  func commandExitCode() throws {
+    let services = try ServiceRoot([
+      "db.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'echo db-start >> $OUT/order; trap "echo db-stop >> $OUT/order; exit 0" TERM; while :; do sleep 0.05; done'
+        """
+    ])
+    let result = try services.start(["/bin/sh", "-c", "echo cmd >> \(services.dir)/order; exit 7"]).finish()
+    #expect(result.status == 7)
+    #expect(services.lines("order") == ["db-start", "cmd", "db-stop"])
+  }
+
+  @Test(
+    "docker stop: TERM goes to CMD, and CMD's code (128+N when killed) is the container's",
+    arguments: [("trap 'exit 3' TERM; while :; do sleep 0.05; done", Int32(3)), ("while :; do sleep 0.05; done", Int32(143))]
+      as [(String, Int32)])
+  func dockerStop(script: String, code: Int32) throws {
+    let services = try ServiceRoot(["db.service": "[Service]\nExecStart=/bin/sleep 100000\n"])
+    let ibex = try services.start(["/bin/sh", "-c", "echo up > \(services.dir)/cmd; \(script)"])
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: services.dir + "/cmd") })
+    kill(pid, SIGTERM)
+    #expect(ibex.finish().status == code)
+  }
+
+  @Test("services stop in reverse dependency order; one that ignores TERM is killed after TimeoutStopSec")
+  func stopOrder() throws {
+    let services = try ServiceRoot([
+      "db.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'trap "echo db-stop >> $OUT/order; exit 0" TERM; echo up >> $OUT/up; while :; do sleep 0.05; done'
+        """,
+      "app.service": """
+        [Unit]
+        Requires=db
+        [Service]
+        ExecStart=/bin/sh -c 'trap "echo app-stop >> $OUT/order; exit 0" TERM; echo up >> $OUT/up; while :; do sleep 0.05; done'
+        """,
+      "stubborn.service": """
+        [Unit]
+        Requires=app
+        [Service]
+        TimeoutStopSec=300ms
+        ExecStart=/bin/sh -c 'trap "echo stubborn-ignores >> $OUT/order" TERM; echo up >> $OUT/up; while :; do sleep 0.05; done'
+        """,
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { services.lines("up").count == 3 })
+    kill(pid, SIGTERM)
+    let result = ibex.finish()
+    #expect(result.status == 0)
+    #expect(services.lines("order") == ["stubborn-ignores", "app-stop", "db-stop"])
+    #expect(result.stderr.contains("stubborn: still running 300ms after SIGTERM: sending SIGKILL"))
+  }
+
+  @Test("without CMD, TERM stops everything and ibex exits 0; as /init (argv[0]) it is the same program")
+  func asInit() throws {
+    let services = try ServiceRoot(["db.service": "[Service]\nExecStart=/bin/sh -c 'echo up > $OUT/up; exec sleep 100000'\n"])
+    let link = services.root + "/init"
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: ibexBinary)
+    let ibex = try RunningCommand(asPID1 + [link, "--root", services.root])
+    let pid = try #require(ibex.childPID())
+    #expect(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: services.dir + "/up") })
+    kill(pid, SIGTERM)
+    let result = ibex.finish()
+    #expect(result.status == 0)
+    #expect(result.stderr.contains("received SIGTERM: stopping all services"))
+  }
+}
+
+@Suite("ibex init: privileges", .enabled(if: canUnshare && isRoot, "needs root and unshare --pid"))
+struct InitPrivilegeTests {
+  @Test("User=, capabilities, NoNewPrivileges=, Limit*= and UMask= are visible in the service's /proc")
+  func privileges() throws {
+    let services = try ServiceRoot([
+      "web.service": """
+        [Service]
+        User=nobody
+        CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+        AmbientCapabilities=CAP_NET_BIND_SERVICE
+        NoNewPrivileges=yes
+        LimitNOFILE=1000:2000
+        UMask=0077
+        WorkingDirectory=/tmp
+        ExecStart=/bin/sh -c 'cat /proc/self/status > $OUT/status; cat /proc/self/limits > $OUT/limits; umask > $OUT/umask; pwd > $OUT/cwd; exec sleep 100000'
+        """
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: services.dir + "/cwd") && !fileContents(services.dir + "/cwd").isEmpty })
+    let status = statusFields(fileContents(services.dir + "/status"))
+    #expect(status["Uid"] == "65534\t65534\t65534\t65534")
+    #expect(status["CapBnd"] == "0000000000000400")
+    #expect(status["CapAmb"] == "0000000000000400")
+    #expect(status["CapEff"] == "0000000000000400")
+    #expect(status["NoNewPrivs"] == "1")
+    #expect(status["SigBlk"] == "0000000000000000")
+    #expect(fileContents(services.dir + "/limits").contains(#/Max open files\s+1000\s+2000/#))
+    #expect(fileContents(services.dir + "/umask") == "0077\n")
+    #expect(fileContents(services.dir + "/cwd") == "/tmp\n")
+    kill(pid, SIGTERM)
+    #expect(ibex.finish().status == 0)
+  }
+}
+
+@Suite("ibex init: bad configuration starts nothing")
+struct InitConfigErrorTests {
+  @Test(
+    "the error names the file and line; exit 100; no service ran",
+    arguments: [
+      ("bad.service", "[Service]\nExecStart=/bin/true\nRestrat=always\n", "bad.service:3: unknown directive 'Restrat' in [Service] (did you mean 'Restart'?)"),
+      ("bad.service", "[Unit]\nRequires=ghost\n[Service]\nExecStart=/bin/true\n", "bad.service:2: Requires=ghost: no service named 'ghost'"),
+      ("bad.service", "[Service]\nExecStart=/nonexistent/daemon --flag\n", "bad.service:2: /nonexistent/daemon: no such executable"),
+      ("bad.service", "[Service]\nExecStart=/bin/true\nUser=ghost-user\n", "bad.service:1: User=ghost-user: no such user in /etc/passwd"),
+      ("bad.service", "[Unit]\nAfter=good\n[Service]\nExecStart=/bin/true\n", "dependency cycle: "),
+      ("bad.txt", "", "bad.txt: not a service file (service files end in .service; drop-ins go in NAME.service.d/)"),
+    ] as [(String, String, String)])
+  func refused(file: String, text: String, message: String) throws {
+    let services = try ServiceRoot([
+      "good.service": "[Unit]\nAfter=bad\n[Service]\nExecStart=/bin/sh -c 'touch $OUT/started; exec sleep 100000'\n",
+      file: text,
+    ])
+    if message.hasPrefix("dependency cycle") == false {
+      try services.write("good.service", "[Service]\nExecStart=/bin/sh -c 'touch $OUT/started; exec sleep 100000'\n")
+    }
+    let result = try services.start(pid1: false).finish()
+    #expect(result.status == 100)
+    #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+    #expect(result.stderr.contains("ibex: nothing was started: fix the service files and start again"))
+    #expect(!FileManager.default.fileExists(atPath: services.dir + "/started"))
+  }
+
+  @Test("drop-ins in NAME.service.d/*.conf override the main file")
+  func dropIns() throws {
+    let services = try ServiceRoot([
+      "web.service": "[Service]\nExecStart=/bin/false\n",
+      "web.service.d/10-command.conf": "[Service]\nExecStart=\nExecStart=/bin/sh -c 'echo from-drop-in > $OUT/ran'\nType=oneshot\n",
+    ])
+    let result = try services.start(["/bin/true"], pid1: false).finish()
+    #expect(result.status == 0)
+    #expect(fileContents(services.dir + "/ran") == "from-drop-in\n")
+  }
+}

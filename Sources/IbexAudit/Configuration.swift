@@ -16,6 +16,11 @@ public struct Configuration: Sendable {
   public struct Override: Sendable {
     public var files: [String]
     public var ignore: Set<String>
+
+    public init(files: [String], ignore: Set<String>) {
+      self.files = files
+      self.ignore = ignore
+    }
   }
 
   public init() {}

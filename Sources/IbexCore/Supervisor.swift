@@ -435,7 +435,6 @@ public struct Supervisor: Sendable {
     switch records[i].phase {
     case .starting where service.type == .oneshot:
       if exit.isSuccess {
-        log("\(service.name): exited 0")
         becameReady(i, now: now)
       } else {
         finishAfterFailure(i, failure ?? .exited(exit), exit: exit, now: now)

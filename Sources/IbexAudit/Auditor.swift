@@ -254,10 +254,18 @@ public enum Auditor {
 
   // MARK: - Discovery
 
+  /// Extensions that mark a `Dockerfile.*` name as something else (`Dockerfile.swift` is source code).
+  static let nonDockerfileExtensions: Set<String> = [
+    "swift", "go", "py", "rs", "c", "h", "js", "ts", "java", "kt", "rb", "md", "txt", "json", "yaml", "yml", "sh",
+    "dockerignore", "orig", "bak", "swp", "html", "adoc", "rst",
+  ]
+
   static func isDockerfileName(_ name: String) -> Bool {
     let lower = name.lowercased()
-    return lower == "dockerfile" || lower == "containerfile" || lower.hasPrefix("dockerfile.") || lower.hasSuffix(".dockerfile")
-      || lower.hasPrefix("containerfile.")
+    if lower == "dockerfile" || lower == "containerfile" || lower.hasSuffix(".dockerfile") || lower.hasSuffix(".containerfile") { return true }
+    guard lower.hasPrefix("dockerfile.") || lower.hasPrefix("containerfile.") else { return false }
+    let ext = lower.split(separator: ".").last.map(String.init) ?? ""
+    return !nonDockerfileExtensions.contains(ext)
   }
 
   static func isYAMLName(_ name: String) -> Bool {

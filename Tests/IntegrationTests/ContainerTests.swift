@@ -8,7 +8,7 @@ struct ContainerBundle {
   let path = makeScratchDirectory()
   var rootfs: String { "\(path)/rootfs" }
 
-  init(args: [String], readonlyRoot: Bool = true) throws {
+  init(args: [String], readonlyRoot: Bool = true, services: [String: String] = [:]) throws {
     let fm = FileManager.default
     for dir in ["bin", "proc", "dev", "sys", "tmp", "etc"] {
       try fm.createDirectory(atPath: "\(rootfs)/\(dir)", withIntermediateDirectories: true)
@@ -20,6 +20,15 @@ struct ContainerBundle {
     try fm.createDirectory(atPath: "\(rootfs)/sbin", withIntermediateDirectories: true)
     try fm.copyItem(atPath: ibexBinary, toPath: "\(rootfs)/sbin/ibex")
     try fm.createSymbolicLink(atPath: "\(rootfs)/init", withDestinationPath: "sbin/ibex")
+    if !services.isEmpty {
+      try fm.createDirectory(atPath: "\(rootfs)/etc/ibex/services", withIntermediateDirectories: true)
+      for (name, text) in services {
+        try text.write(toFile: "\(rootfs)/etc/ibex/services/\(name)", atomically: true, encoding: .utf8)
+      }
+    }
+    try "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n".write(
+      toFile: "\(rootfs)/etc/passwd", atomically: true, encoding: .utf8)
+    try "root:x:0:\nnogroup:x:65534:\n".write(toFile: "\(rootfs)/etc/group", atomically: true, encoding: .utf8)
     let spec = try runCommand(["/usr/sbin/runc", "spec", "--bundle", path])
     #expect(spec.status == 0, "runc spec: \(spec.stderr)")
     let configPath = "\(path)/config.json"
@@ -28,6 +37,12 @@ struct ContainerBundle {
     process["terminal"] = false
     process["args"] = args
     process["env"] = ["PATH=/bin", "HOME=/"]
+    // Docker's default capability set (runc's own default is smaller: no SETUID/SETGID).
+    let dockerDefault = [
+      "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+      "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ]
+    process["capabilities"] = ["bounding": dockerDefault, "effective": dockerDefault, "permitted": dockerDefault]
     config["process"] = process
     var root = config["root"] as! [String: Any]
     root["readonly"] = readonlyRoot
@@ -78,5 +93,36 @@ struct ContainerTests {
     let zombies = result.stdout.split(separator: "\n").first { $0.hasPrefix("zombies=") }
     #expect(zombies != nil)
     if let zombies, let count = Int(zombies.dropFirst(8)) { #expect(count <= 1) }
+  }
+
+  @Test("/init supervises a service tree on a read-only root; `runc kill ID TERM` stops it in order with exit 0")
+  func serviceTree() throws {
+    let services = [
+      "db.service": """
+        [Service]
+        NotificationFD=3
+        ExecStart=/bin/sh -c 'echo "db: uid=$(id -u)"; echo >&3; trap "echo db: stopping; exit 0" TERM; while :; do sleep 0.05; done'
+        User=nobody
+        NoNewPrivileges=yes
+        """,
+      "web.service": """
+        [Unit]
+        Requires=db
+        [Service]
+        ExecStart=/bin/sh -c 'echo "web: up"; trap "echo web: stopping; exit 0" TERM; while :; do sleep 0.05; done'
+        CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+        """,
+    ]
+    let bundle = try ContainerBundle(args: ["/init"], services: services)
+    let id = "ibex-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let container = try bundle.run(id: id)
+    #expect(waitUntil(timeout: 30) { fileContents("\(container.directory)/stdout").contains("web: up\n") })
+    let kill = try runCommand(["/usr/sbin/runc", "kill", id, "TERM"])
+    #expect(kill.status == 0, "runc kill: \(kill.stderr)")
+    let result = container.finish(timeout: 30)
+    _ = try? runCommand(["/usr/sbin/runc", "delete", "--force", id])
+    #expect(result.status == 0, "stderr: \(result.stderr)")
+    #expect(result.stdout.split(separator: "\n") == ["db: uid=65534", "web: up", "web: stopping", "db: stopping"])
+    #expect(result.stderr.contains("ibex: web: stopped"))
   }
 }

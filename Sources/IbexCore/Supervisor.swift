@@ -413,7 +413,7 @@ public struct Supervisor: Sendable {
       mainEnded(i, exit: exit, failure: failure, pidOfEnded: pid, now: now)
     case .stop(let k):
       records[i].helper = nil
-      if k + 1 < service.stop.count && records[i].main != nil {
+      if k + 1 < service.stop.count {
         records[i].phase = .stopCommand(k + 1)
         actions.append(.spawn(ProcessRef(.service(i), .stop(k + 1))))
       } else {
@@ -504,7 +504,8 @@ public struct Supervisor: Sendable {
       records[i].helper = nil
     }
     records[i].deadline = now + service.stopTimeout
-    if records[i].main != nil && !service.stop.isEmpty {
+    // ExecStop= runs while the main process is alive, or for a oneshot that remained "up".
+    if !service.stop.isEmpty && (records[i].main != nil || records[i].phase == .up) {
       records[i].phase = .stopCommand(0)
       actions.append(.spawn(ProcessRef(.service(i), .stop(0))))
     } else if records[i].main != nil {

@@ -66,6 +66,24 @@ struct SupervisorStopTests {
     #expect(h.exitCode == 0)
   }
 
+  @Test("a oneshot with RemainAfterExit= stays up and runs ExecStop= at shutdown")
+  func remainAfterExit() throws {
+    var h = try Harness([
+      service("mount", type: .oneshot) {
+        $0.remainAfterExit = true
+        $0.stop = [Command(program: "/bin/umount", arguments: ["umount"])]
+      }
+    ])
+    h.boot()
+    h.exit("mount")
+    #expect(h.phase("mount") == .running)
+    h.send(.shutdownSignal(.terminate))
+    #expect(h.spawned == ["mount", "mount:stop0"])
+    #expect(h.exitCode == nil)
+    h.exit("mount:stop0")
+    #expect(h.exitCode == 0)
+  }
+
   @Test("shutdown never waits for what has already exited")
   func nothingLeft() throws {
     var h = try Harness([service("job", type: .oneshot), service("gone")])

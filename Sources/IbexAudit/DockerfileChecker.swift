@@ -132,20 +132,20 @@ struct DockerfileChecker {
     if let (instruction, value) = effectiveUser() {
       if let value, Self.isRootUser(value) {
         sink.add("IBX-DF-001", at: instruction.position, object: final.object,
-                 "final stage \"\(final.label)\" runs as root (USER \(value)); switch to a numeric non-root user such as USER 10001:10001",
+                 "final stage \(final.displayName) runs as root (USER \(value)); switch to a numeric non-root user such as USER 10001:10001",
                  snippet: "USER \(value)", scope: [Int](instruction.lines))
       }
     } else if let base = chain.last?.image, settings.isNonrootBaseImage(base) {
       // The base image is known to set a non-root USER.
     } else {
       sink.add("IBX-DF-001", at: finalFrom.position, object: final.object,
-               "final stage \"\(final.label)\" runs as root (no USER after FROM at line \(finalFrom.position.line)); add USER 10001:10001, or list the base image in settings.nonroot_base_images if it sets one",
+               "final stage \(final.displayName) runs as root (no USER after FROM at line \(finalFrom.position.line)); add USER 10001:10001, or list the base image in settings.nonroot_base_images if it sets one",
                snippet: "no USER", scope: [Int](finalFrom.lines))
     }
     let hasHealthcheck = chain.contains { $0.instructions.contains { $0.instruction.keyword == "HEALTHCHECK" } }
     if !hasHealthcheck {
       sink.add("IBX-DF-024", at: finalFrom.position, object: final.object,
-               "final stage \"\(final.label)\" has no HEALTHCHECK; add HEALTHCHECK CMD [...] or HEALTHCHECK NONE if the orchestrator checks health",
+               "final stage \(final.displayName) has no HEALTHCHECK; add HEALTHCHECK CMD [...] or HEALTHCHECK NONE if the orchestrator checks health",
                snippet: "no HEALTHCHECK", scope: [Int](finalFrom.lines))
     }
     // IBX-DF-021 (strict): setuid bits stripped somewhere in the final chain.
@@ -160,7 +160,7 @@ struct DockerfileChecker {
       }
       if !strips {
         sink.add("IBX-DF-021", at: finalFrom.position, object: final.object,
-                 "final stage \"\(final.label)\" does not strip setuid/setgid bits; add RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} +",
+                 "final stage \(final.displayName) does not strip setuid/setgid bits; add RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} +",
                  snippet: "no setuid strip", scope: [Int](finalFrom.lines))
       }
     }
@@ -252,7 +252,7 @@ struct DockerfileChecker {
     if !onbuild, ["CMD", "ENTRYPOINT", "HEALTHCHECK"].contains(instruction.keyword) {
       let earlier = stage.instructions.filter { $0.instruction.keyword == instruction.keyword && $0.instruction.position < instruction.position }
       if let first = earlier.first {
-        report("IBX-DF-028", "stage \"\(stage.label)\" has more than one \(instruction.keyword) (first at line \(first.instruction.position.line)); only the last one applies")
+        report("IBX-DF-028", "stage \(stage.displayName) has more than one \(instruction.keyword) (first at line \(first.instruction.position.line)); only the last one applies")
       }
     }
   }

@@ -16,6 +16,8 @@ struct DockerfileModel {
     var isWindows = false
 
     var label: String { name ?? String(index) }
+    /// For messages: `"runtime"` or `#0`.
+    var displayName: String { name.map { "\"\($0)\"" } ?? "#\(index)" }
     var object: String { "stage/\(label)" }
   }
 

@@ -10,7 +10,7 @@ struct ReporterTests {
   func textFormat() {
     let text = TextReporter().render(report)
     let lines = text.split(separator: "\n").map(String.init)
-    #expect(lines.contains("dockerfile/df-001-root-user.pos.Dockerfile:4:1: high IBX-DF-001 final stage \"0\" runs as root (USER root); switch to a numeric non-root user such as USER 10001:10001"))
+    #expect(lines.contains("dockerfile/df-001-root-user.pos.Dockerfile:4:1: high IBX-DF-001 final stage #0 runs as root (USER root); switch to a numeric non-root user such as USER 10001:10001"))
     #expect(lines.contains("dockerfile/p-parse-error.Dockerfile:2:5: high IBX-META-001 not audited: heredoc <<EOF is not terminated; add a line containing only 'EOF'"))
     #expect(lines.last == "ibex-audit: 2 findings (1 high, 1 low) in 1 file scanned; 1 failed; 0 suppressed")
     #expect(!text.contains("\u{1B}["))

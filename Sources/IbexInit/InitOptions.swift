@@ -81,8 +81,10 @@ public struct InitOptions: Equatable, Sendable {
       --root DIR               read configuration from DIR/etc/ibex and keep runtime state in
                                DIR/run/ibex (default: $IBEX_ROOT, or /)
       --shutdown-timeout D     the longest a shutdown may take before everything left is
-                               killed (default 9s: below docker stop's 10s)
-      --wait-timeout D         how long CMD waits for the services to be up (default 30s)
+                               killed (default 9s: below docker stop's 10s;
+                               also $IBEX_SHUTDOWN_TIMEOUT)
+      --wait-timeout D         how long CMD waits for the services to be up (default 30s;
+                               also $IBEX_WAIT_TIMEOUT)
       -h, --help               show this help
 
     Exit codes: CMD's own, or 128+N; 0 after TERM/INT without CMD; 100 when the service files

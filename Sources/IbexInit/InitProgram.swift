@@ -81,8 +81,22 @@ public struct InitProgram: ~Copyable {
 
     var settings = SupervisorSettings()
     settings.hasCommand = options.commandIndex != nil
-    if let timeout = options.shutdownTimeout { settings.shutdownTimeout = timeout }
-    if let timeout = options.waitTimeout { settings.commandWaitTimeout = timeout }
+    // Options win over their environment forms (containers are configured with ENV).
+    for (option, variable, apply) in [
+      (options.shutdownTimeout, "IBEX_SHUTDOWN_TIMEOUT", { (span: TimeSpan, s: inout SupervisorSettings) in s.shutdownTimeout = span }),
+      (options.waitTimeout, "IBEX_WAIT_TIMEOUT", { (span: TimeSpan, s: inout SupervisorSettings) in s.commandWaitTimeout = span }),
+    ] {
+      if let option {
+        apply(option, &settings)
+      } else if let text = Environment.value(of: variable, in: environment) {
+        do {
+          apply(try TimeSpan(parsing: text), &settings)
+        } catch {
+          Console.emit("usage error: \(variable)=\(text): \(error.description)")
+          return ExitCode.usage
+        }
+      }
+    }
     var program = InitProgram(
       supervisor: Supervisor(graph: graph, settings: settings), loop: loop, identities: loaded.identities,
       baseEnvironment: environment, notifySocket: notifySocket, notifyPath: notifyPath, devNull: devNull,

@@ -60,3 +60,28 @@ struct RunOptionsTests {
     #expect(throws: UsageError(message)) { try RunOptions.parse(words) }
   }
 }
+
+@Suite("ibex init argument parsing")
+struct InitOptionsTests {
+  @Test("options, then CMD from the first other word or after '--'")
+  func options() throws {
+    #expect(try InitOptions.parse([]) == .run(InitOptions()))
+    #expect(try InitOptions.parse(["--root", "/tmp/r", "app", "--root"]) == .run(InitOptions(root: "/tmp/r", commandIndex: 2)))
+    #expect(
+      try InitOptions.parse(["--shutdown-timeout=3s", "--wait-timeout", "1min", "--", "-x"])
+        == .run(InitOptions(shutdownTimeout: .seconds(3), waitTimeout: .seconds(60), commandIndex: 4)))
+    #expect(try InitOptions.parse(["-h"]) == .help)
+  }
+
+  @Test(
+    "usage errors",
+    arguments: [
+      (["--root"], "option --root needs a value"),
+      (["--root", "relative"], "--root needs an absolute path"),
+      (["--shutdown-timeout", "never"], "invalid duration 'never' for --shutdown-timeout: 'never' is not a number"),
+      (["--frobnicate"], "unknown option '--frobnicate'"),
+    ] as [([String], String)])
+  func errors(words: [String], message: String) {
+    #expect(throws: UsageError(message)) { try InitOptions.parse(words) }
+  }
+}

@@ -29,9 +29,12 @@ struct ServiceRoot {
   }
 
   /// `ibex init --root ROOT [CMD...]`, as PID 1 of a new PID namespace when `pid1` is set.
-  func start(_ command: [String] = [], pid1: Bool = true, options: [String] = []) throws -> RunningCommand {
+  func start(
+    _ command: [String] = [], pid1: Bool = true, options: [String] = [], environment: [String: String] = [:]
+  ) throws -> RunningCommand {
     let ibex = [ibexBinary, "init", "--root", root] + options + (command.isEmpty ? [] : ["--"] + command)
-    return try RunningCommand(pid1 ? asPID1 + ibex : ibex)
+    let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    return try RunningCommand(pid1 ? asPID1 + ibex : ibex, environment: merged)
   }
 
   /// The pid to signal: ibex itself (the child of `unshare` when it runs as PID 1).

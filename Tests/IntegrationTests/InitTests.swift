@@ -249,6 +249,24 @@ struct InitShutdownTests {
     #expect(result.stderr.contains("stubborn: still running 300ms after SIGTERM: sending SIGKILL"))
   }
 
+  @Test("IBEX_SHUTDOWN_TIMEOUT bounds the whole shutdown: what is left is killed")
+  func shutdownBound() throws {
+    let services = try ServiceRoot([
+      "stubborn.service": """
+        [Service]
+        TimeoutStopSec=1h
+        ExecStart=/bin/sh -c 'trap "" TERM; echo up > $OUT/up; while :; do sleep 0.05; done'
+        """
+    ])
+    let ibex = try services.start(environment: ["IBEX_SHUTDOWN_TIMEOUT": "300ms"])
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: services.dir + "/up") })
+    kill(pid, SIGTERM)
+    let result = ibex.finish(timeout: 20)
+    #expect(result.status == 0)
+    #expect(result.stderr.contains("shutdown took longer than 300ms: killing what is left"))
+  }
+
   @Test("without CMD, TERM stops everything and ibex exits 0; as /init (argv[0]) it is the same program")
   func asInit() throws {
     let services = try ServiceRoot(["db.service": "[Service]\nExecStart=/bin/sh -c 'echo up > $OUT/up; exec sleep 100000'\n"])

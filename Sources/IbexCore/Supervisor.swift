@@ -547,7 +547,7 @@ public struct Supervisor: Sendable {
     case .stopped:
       if records[i].phase != .stopped { log("\(service.name): stopped") }
       records[i].phase = .stopped
-      stopDependents(of: i, reason: .dependencyFailed(service.name), now: now, onlyRequiring: true)
+      stopDependents(of: i, then: .stopped, now: now)
     case .done:
       records[i].phase = .done
       log("\(service.name): done")
@@ -588,7 +588,7 @@ public struct Supervisor: Sendable {
       log("\(service.name) is essential: stopping the container with exit code \(code)")
       beginShutdown(exitCode: code, now: now)
     }
-    stopDependents(of: i, reason: .dependencyFailed(service.name), now: now, onlyRequiring: true)
+    stopDependents(of: i, then: .fail(.dependencyFailed(service.name)), now: now)
   }
 
   private func exitCodeOf(_ exit: ProcessExit) -> Int32 {
@@ -596,18 +596,19 @@ public struct Supervisor: Sendable {
     return code == 0 ? 1 : code
   }
 
-  /// Stops (or fails, if not started) every service that Requires= service `i`.
-  private mutating func stopDependents(of i: Int, reason: FailureReason, now: Instant, onlyRequiring: Bool) {
+  /// Stops every running service that Requires= service `i` (which has stopped or failed for
+  /// good) and then does `after`; one still waiting to start fails, if `i` failed.
+  private mutating func stopDependents(of i: Int, then after: AfterStop, now: Instant) {
     guard shutdown == nil else { return }
     for j in 0..<records.count where graph.requires[j].contains(i) {
       switch records[j].phase {
       case .inactive, .stopped, .failed, .done:
         continue
       case .waiting, .backoff:
-        fail(j, reason, now: now)
+        if case .fail(let reason) = after { fail(j, reason, now: now) }
       default:
         log("\(graph.services[j].name): stopping, because it requires \(graph.services[i].name)")
-        stopSequence(j, then: .fail(reason), now: now)
+        stopSequence(j, then: after, now: now)
       }
     }
   }

@@ -219,6 +219,20 @@ struct SupervisorControlTests {
   }
 }
 
+extension SupervisorControlTests {
+  @Test("stopping a dependency also stops what requires it, as stopped rather than failed")
+  func stopDependency() throws {
+    var h = try Harness([service("db"), service("web", requires: ["db"])])
+    h.boot()
+    h.send(.commanded(.stop(service: 0)))
+    h.exit("db", .signaled(.terminate, coreDumped: false))
+    #expect(h.log.contains("web: stopping, because it requires db"))
+    h.exit("web", .signaled(.terminate, coreDumped: false))
+    #expect(h.phase("web") == .stopped)
+    #expect(h.phase("db") == .stopped)
+  }
+}
+
 @Suite("Service graph validation")
 struct ServiceGraphTests {
   @Test("a dependency cycle is named, service by service")

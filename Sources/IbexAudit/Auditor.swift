@@ -80,6 +80,9 @@ public enum Auditor {
     var parsedDockerfiles: [(Input, Dockerfile, String)] = []
     var yamlInputs: [(Input, String, [YAMLNode])] = []
     for input in inputs {
+      // Found by walking a directory: parse only what can be a compose file or a manifest, so
+      // unrelated YAML/JSON (CI workflows, data files) costs little and cannot fail the run.
+      if input.type == .yaml, !input.explicit, !mayBeAudited(prefixOf: input.url) { continue }
       guard let text = read(input, errors: &errors) else { continue }
       switch input.type {
       case .dockerfile:
@@ -164,6 +167,32 @@ public enum Auditor {
     findings.sort(by: Finding.ordered)
     errors.sort(by: Finding.ordered)
     return AuditReport(findings: findings, errors: errors, filesScanned: scanned, rules: enabledRules, failOn: options.effectiveFailOn)
+  }
+
+  /// The pre-check on the first 64 KiB of a file, without reading the rest.
+  static func mayBeAudited(prefixOf url: URL) -> Bool {
+    guard let handle = try? FileHandle(forReadingFrom: url) else { return true }
+    defer { try? handle.close() }
+    guard let data = try? handle.read(upToCount: 65_536) else { return true }
+    return mayBeAudited(String(decoding: data, as: UTF8.self))
+  }
+
+  /// A top-level `services:` key, or `apiVersion` and `kind` keys, in the first 64 KiB.
+  static func mayBeAudited(_ text: String) -> Bool {
+    var apiVersion = false
+    var kind = false
+    var scanned = 0
+    for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+      scanned += line.utf8.count + 1
+      if scanned > 65_536 { break }
+      if line.hasPrefix("services:") { return true }
+      var key = line.drop(while: { $0 == " " || $0 == "\t" || $0 == "-" || $0 == "{" || $0 == "," })
+      if key.hasPrefix("\"") { key = key.dropFirst() }
+      if key.hasPrefix("apiVersion") { apiVersion = true }
+      if key.hasPrefix("kind") { kind = true }
+      if apiVersion && kind { return true }
+    }
+    return false
   }
 
   static func skip(_ file: String, _ reason: String, _ enabled: Set<String>) -> Finding {
@@ -309,17 +338,14 @@ public enum Auditor {
         add(url, explicit: true)
         continue
       }
-      guard let enumerator = fm.enumerator(at: url, includingPropertiesForKeys: [.isDirectoryKey], options: []) else { continue }
-      var found: [URL] = []
-      for case let child as URL in enumerator {
-        let name = child.lastPathComponent
-        if (try? child.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
-          if skippedDirectories.contains(name) || name.hasPrefix(".build") { enumerator.skipDescendants() }
-          continue
-        }
-        found.append(child)
+      let candidates = DirectoryWalker.files(under: url.path) { name in
+        skippedDirectories.contains(name) || name.hasPrefix(".build")
       }
-      for child in found.sorted(by: { $0.path < $1.path }) { add(child, explicit: false) }
+      let found = candidates.compactMap { path -> URL? in
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return isDockerfileName(name) || isYAMLName(name) ? URL(fileURLWithPath: path) : nil
+      }
+      for child in found { add(child, explicit: false) }
     }
     return inputs
   }

@@ -188,8 +188,8 @@ public enum Auditor {
       if line.hasPrefix("services:") { return true }
       var key = line.drop(while: { $0 == " " || $0 == "\t" || $0 == "-" || $0 == "{" || $0 == "," })
       if key.hasPrefix("\"") { key = key.dropFirst() }
-      if key.hasPrefix("apiVersion") { apiVersion = true }
-      if key.hasPrefix("kind") { kind = true }
+      if key.hasPrefix("apiVersion") || line.contains("\"apiVersion\"") { apiVersion = true }
+      if key.hasPrefix("kind") || line.contains("\"kind\"") { kind = true }
       if apiVersion && kind { return true }
     }
     return false

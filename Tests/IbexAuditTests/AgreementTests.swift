@@ -88,6 +88,15 @@ struct AgreementTests {
     return byFile
   }
 
+  func hadolintLineFindings(_ files: [String], hadolint: URL) throws -> [(file: String, code: String, line: Int)] {
+    let result = try run(hadolint, ["--no-fail", "-f", "json"] + files, in: fixturesURL)
+    let items = (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]) ?? []
+    return items.compactMap { item in
+      guard let file = item["file"] as? String, let code = item["code"] as? String, let line = item["line"] as? Int else { return nil }
+      return (file, code, line)
+    }
+  }
+
   func checkovFindings(checkov: URL) throws -> [String: Set<String>] {
     let result = try run(checkov, ["-d", ".", "--framework", "dockerfile", "kubernetes", "-o", "json", "--skip-download", "--quiet"], in: fixturesURL)
     let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
@@ -148,6 +157,27 @@ struct AgreementTests {
     let checkovFiles = (dockerfiles + manifests).filter { !unparsed.contains($0) }
     let c = compare(tool: "checkov", units: Self.checkovUnits, files: checkovFiles, anchor: checkovResults, ibex: ibex)
 
+    // Line level: where both report a rule in a file, do they point at the same instructions?
+    // (hadolint gives the instruction's first line; an ibex finding covers its instruction's lines.)
+    let hadolintLines = try hadolintLineFindings(hadolintParsed, hadolint: hadolint)
+    var lineAgree = 0
+    var lineTotal = 0
+    for unit in Self.hadolintUnits {
+      for file in hadolintParsed {
+        let anchorLines = Set(hadolintLines.filter { $0.file == file && unit.anchors.contains($0.code) }.map(\.line))
+        let ours = report.findings.filter { $0.file == file && unit.rules.contains($0.ruleID) }
+        guard !anchorLines.isEmpty, !ours.isEmpty else { continue }
+        lineTotal += 1
+        let covered = anchorLines.allSatisfy { line in ours.contains { $0.scopeLines.contains(line) } }
+        let justified = ours.allSatisfy { finding in anchorLines.contains { finding.scopeLines.contains($0) } }
+        if covered && justified {
+          lineAgree += 1
+        } else {
+          print("AgreementTests: line level differs: \(file) \(unit.rules[0]): hadolint lines \(anchorLines.sorted()), ibex lines \(ours.map(\.line))")
+        }
+      }
+    }
+    print("AgreementTests: hadolint line level: \(lineAgree) of \(lineTotal) file/rule pairs where both report point at the same instructions")
     print("AgreementTests: hadolint: \(h.agreed) file/rule pairs agree over \(hadolintParsed.count) Dockerfiles (\(dockerfiles.count - hadolintParsed.count) excluded: DL1000 or unparsable)")
     print("AgreementTests: checkov: \(c.agreed) file/rule pairs agree over \(checkovFiles.count) files")
     print("AgreementTests: deliberate disagreements: \(Self.deliberate.count)")

@@ -201,6 +201,65 @@ ssize_t ibex_notify_receive(int fd, char *buffer, size_t size, int32_t *sender) 
   return (size_t)n > size ? (ssize_t)size : n;
 }
 
+int ibex_listen(const char *path, mode_t mode, gid_t group) {
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof address.sun_path) return -ENAMETOOLONG;
+  strcpy(address.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  unlink(path);
+  // Create the socket file with no permissions at all, then open it up: never a moment in
+  // which it is reachable with wider permissions than asked for.
+  mode_t old = umask(0777);
+  int r = bind(fd, (struct sockaddr *)&address, sizeof address);
+  umask(old);
+  if (r < 0 || (group != (gid_t)-1 && chown(path, (uid_t)-1, group) < 0) || chmod(path, mode) < 0 ||
+      listen(fd, 64) < 0) {
+    int error = errno;
+    close(fd);
+    unlink(path);
+    return -error;
+  }
+  return fd;
+}
+
+int ibex_accept(int listener, uint32_t *uid, uint32_t *gid, int32_t *pid) {
+  int fd;
+  do fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) return -errno;
+  struct ucred credentials;
+  socklen_t size = sizeof credentials;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) < 0) {
+    int error = errno;
+    close(fd);
+    return -error;
+  }
+  *uid = credentials.uid;
+  *gid = credentials.gid;
+  *pid = credentials.pid;
+  return fd;
+}
+
+int ibex_connect(const char *path, int timeout_ms) {
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof address.sun_path) return -ENAMETOOLONG;
+  strcpy(address.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  struct timeval timeout = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0 ||
+      connect(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+    int error = errno;
+    close(fd);
+    return -error;
+  }
+  return fd;
+}
+
+uint32_t ibex_geteuid(void) { return geteuid(); }
+
 // MARK: - Signals
 
 static int is_fault_signal(int sig) {
@@ -277,6 +336,11 @@ int ibex_timerfd_arm(int fd, int64_t deadline_ns) {
     spec.it_value.tv_nsec = deadline_ns % 1000000000;
   }
   RETURN_OR_ERRNO(timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL));
+}
+
+void ibex_sleep_ms(int ms) {
+  struct timespec duration = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+  nanosleep(&duration, NULL);
 }
 
 int64_t ibex_monotonic_ns(void) {

@@ -204,6 +204,8 @@ public struct Supervisor: Sendable {
     return upOrDone && (graph.services[service].health == nil || record.healthy == true)
   }
   public func restartCount(of service: Int) -> Int { records[service].restarts }
+  /// When the current (or last) main process started.
+  public func startedAt(of service: Int) -> Instant? { records[service].startedAt }
   public func lastExit(of service: Int) -> ProcessExit? { records[service].lastExit }
   public func statusText(of service: Int) -> String? { records[service].status }
   public func isHealthy(_ service: Int) -> Bool? { records[service].healthy }

@@ -14,6 +14,12 @@ public enum Entry {
                               (the role of s6-overlay); also run as /init (argv[0] init)
       run PROGRAM [ARGS...]   run PROGRAM as the only child: reap zombies, forward
                               signals, exit with its code (the role of tini)
+      status [NAME...]        the services of the running ibex init (--json for machines)
+      start|stop|restart NAME start, stop or restart services
+      signal NAME SIGNAL      send a signal to a service's main process
+      check [--ready|--live]  exit 0 if the services are ready / alive (for probes)
+      wait NAME...            wait until services are ready (or --up, --down)
+      shutdown                stop everything and exit
       version                 print the version
       help [COMMAND]          show this help, or the help of COMMAND
 
@@ -50,6 +56,8 @@ public enum Entry {
       }
     case "init":
       return initCommand(rest, offset: 2)
+    case _ where ControlClient.commands.contains(command):
+      return ControlClient.main(command: command, arguments: rest)
     case "version", "--version", "-V":
       Console.output("ibex \(version)\n")
       return ExitCode.success
@@ -58,6 +66,8 @@ public enum Entry {
         Console.output(RunOptions.help)
       } else if rest.first == "init" {
         Console.output(InitOptions.help)
+      } else if let topic = rest.first, ControlClient.commands.contains(topic) {
+        Console.output(ControlClient.help)
       } else if let topic = rest.first {
         return usageFailure(UsageError("unknown command '\(topic)'"), command: nil)
       } else {

@@ -21,6 +21,10 @@ public struct InitProgram: ~Copyable {
   private let commandIndex: Int?
   /// Read ends of notification-fd pipes, by service.
   private var readinessPipes: [Int: FileDescriptor] = [:]
+  private var control: ControlServer?
+  /// The supervisor's own deadline; the loop's timer is the earlier of it and the control
+  /// connections' deadlines.
+  private var supervisorDeadline: Instant?
 
   private static let notifyToken: UInt64 = EventLoop.firstUserToken
   private static let readinessTokenBase: UInt64 = 1 << 20
@@ -79,6 +83,18 @@ public struct InitProgram: ~Copyable {
       return ExitCode.systemFailure
     }
 
+    var control: ControlServer?
+    do throws(Errno) {
+      try FileSystem.makeDirectories(runDirectory)
+      var group: UInt32?
+      if let name = Environment.value(of: "IBEX_CONTROL_GROUP", in: environment) {
+        group = users.gid(of: name)
+        if group == nil { Console.warning("IBEX_CONTROL_GROUP=\(name): no such group; the control socket is for root only") }
+      }
+      control = try ControlServer(path: runDirectory + "/control", readOnlyGroup: group)
+    } catch {
+      Console.warning("no control socket (\(runDirectory)/control: \(error.description)): ibex status, stop and check will not work; give ibex a writable /run")
+    }
     var settings = SupervisorSettings()
     settings.hasCommand = options.commandIndex != nil
     // Options win over their environment forms (containers are configured with ENV).
@@ -98,7 +114,7 @@ public struct InitProgram: ~Copyable {
       }
     }
     var program = InitProgram(
-      supervisor: Supervisor(graph: graph, settings: settings), loop: loop, identities: loaded.identities,
+      supervisor: Supervisor(graph: graph, settings: settings), loop: loop, control: control, identities: loaded.identities,
       baseEnvironment: environment, notifySocket: notifySocket, notifyPath: notifyPath, devNull: devNull,
       inherited: inherited, argv: argv, commandIndex: options.commandIndex)
     return program.run()
@@ -111,12 +127,13 @@ public struct InitProgram: ~Copyable {
   }
 
   private init(
-    supervisor: Supervisor, loop: consuming EventLoop, identities: [Identity?], baseEnvironment: [String],
+    supervisor: Supervisor, loop: consuming EventLoop, control: ControlServer?, identities: [Identity?], baseEnvironment: [String],
     notifySocket: FileDescriptor?, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
     argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?
   ) {
     self.supervisor = supervisor
     self.loop = loop
+    self.control = control
     self.identities = identities
     self.baseEnvironment = baseEnvironment
     self.notifySocket = notifySocket
@@ -128,6 +145,13 @@ public struct InitProgram: ~Copyable {
   }
 
   private mutating func run() -> Int32 {
+    if let listener = control?.listener {
+      do {
+        try loop.watch(listener, token: ControlServer.listenerToken, events: EventLoop.readable)
+      } catch {
+        Console.warning("control socket unusable: \(error.description)")
+      }
+    }
     if let code = deliver(.boot) { return code }
     var events: [LoopEvent] = []
     while true {
@@ -151,7 +175,22 @@ public struct InitProgram: ~Copyable {
       // Other signals are for the main command, as with `ibex run`.
       if !signal.isJobControl, let pid = supervisor.commandPID { try? Reaper.send(signal, to: pid) }
     case .deadline:
-      return deliver(.timerFired)
+      let now = EventLoop.now()
+      control?.dropIdle(loop: &loop, now: now)
+      if let deadline = supervisorDeadline, deadline <= now {
+        supervisorDeadline = nil
+        if let code = deliver(.timerFired) { return code }
+      }
+      rearm()
+    case .ready(ControlServer.listenerToken, _):
+      control?.acceptAll(loop: &loop, now: EventLoop.now())
+      rearm()
+    case .ready(let token, _) where token >= ControlServer.firstConnectionToken:
+      let lines = control?.readRequests(token: token, loop: &loop, now: EventLoop.now()) ?? []
+      for line in lines {
+        if let code = answer(line, token: token) { return code }
+      }
+      rearm()
     case .ready(InitProgram.notifyToken, _):
       while let socket = notifySocket, let (pid, message) = NotifySocket.receive(from: socket) {
         if let code = deliver(.notified(pid: pid, message: message)) { return code }
@@ -175,7 +214,8 @@ public struct InitProgram: ~Copyable {
         case .signal(let pid, let signal, let group):
           try? Reaper.send(signal, to: group ? -pid : pid)
         case .armTimer(let deadline):
-          loop.arm(at: deadline)
+          supervisorDeadline = deadline
+          rearm()
         case .log(let line):
           Console.emit(line)
         case .exit(let code):
@@ -185,6 +225,68 @@ public struct InitProgram: ~Copyable {
       }
     }
     return nil
+  }
+
+  private mutating func rearm() {
+    let deadlines = [supervisorDeadline, control?.nextDeadline].compactMap { $0 }
+    loop.arm(at: deadlines.min())
+  }
+
+  // MARK: - Control requests
+
+  /// Answers one request line from a control connection.
+  private mutating func answer(_ line: String, token: UInt64) -> Int32? {
+    var events: [SupervisorEvent] = []
+    let response: JSONValue
+    do throws(ControlFailure) {
+      let request = try ControlRequest(parsing: line)
+      if control?.isReadOnly(token) == true && !request.isReadOnly {
+        throw ControlFailure(.notPermitted, "this connection may only ask for status and checks")
+      }
+      response = try answer(request, events: &events)
+    } catch {
+      response = error.response
+    }
+    control?.respond(response, token: token, loop: &loop)
+    for event in events {
+      if let code = deliver(event) { return code }
+    }
+    return nil
+  }
+
+  private func answer(_ request: ControlRequest, events: inout [SupervisorEvent]) throws(ControlFailure) -> JSONValue {
+    let ok: (String, JSONValue) = ("ok", .bool(true))
+    switch request {
+    case .status(let names):
+      let now = EventLoop.now()
+      let services = try supervisor.serviceIndices(names).map { supervisor.status(of: $0, now: now) }
+      return .object([ok, ("shutting_down", .bool(supervisor.isShuttingDown)), ("services", .array(services))])
+    case .start(let names):
+      events = try supervisor.serviceIndices(names).map { .commanded(.start(service: $0)) }
+    case .stop(let names):
+      events = try supervisor.serviceIndices(names).map { .commanded(.stop(service: $0)) }
+    case .restart(let names):
+      events = try supervisor.serviceIndices(names).map { .commanded(.restart(service: $0)) }
+    case .signal(let name, let signal):
+      let index = try supervisor.serviceIndices([name])[0]
+      guard let pid = supervisor.mainPID(of: index) else { throw ControlFailure(.failed, "\(name) is not running") }
+      do {
+        try Reaper.send(signal, to: pid)
+      } catch {
+        throw ControlFailure(.failed, "unable to signal \(name): \(error.description)")
+      }
+    case .check(let kind, let names):
+      let indices = names.isEmpty ? supervisor.checkedByDefault : try supervisor.serviceIndices(names)
+      let failing = indices.filter { !supervisor.passes(kind, $0) }.map { supervisor.graph.services[$0].name }
+      if !failing.isEmpty {
+        var list = ""
+        for (i, name) in failing.enumerated() { list += (i == 0 ? "" : ", ") + name }
+        throw ControlFailure(.failed, "\(kind == .ready ? "not ready" : "not alive"): \(list)")
+      }
+    case .shutdown(let code):
+      events = [.commanded(.shutdown(exitCode: code))]
+    }
+    return .object([ok])
   }
 
   // MARK: - Spawning
@@ -323,6 +425,7 @@ public struct InitProgram: ~Copyable {
   /// and reaps it, so the container ends clean.
   private mutating func finish() {
     if notifySocket != nil { FileSystem.remove(notifyPath) }
+    control?.shutdown(loop: &loop)
     guard Reaper.ownPID == 1 else { return }
     try? Reaper.send(.kill, to: -1)
     Reaper.reapAll()

@@ -31,6 +31,11 @@ public enum ThisProcess {
     _ = try Errno.check(ibex_fill_standard_fds())
   }
 
+  /// Sleeps (for client commands; PID 1 never sleeps, it waits in the event loop).
+  public static func sleep(milliseconds: Int) {
+    ibex_sleep_ms(Int32(milliseconds))
+  }
+
   /// Ends ibex with `code`.
   public static func exit(_ code: Int32) -> Never {
     ibex_exit(code)

@@ -80,6 +80,20 @@ int ibex_notify_socket(const char *path);
 /// or -EAGAIN when none is waiting.
 ssize_t ibex_notify_receive(int fd, char *buffer, size_t size, int32_t *sender);
 
+// MARK: - The control socket
+
+/// A non-blocking, close-on-exec Unix stream socket listening at `path` with `mode` (a stale
+/// socket file is replaced). Returns the fd or -errno.
+int ibex_listen(const char *path, mode_t mode, gid_t group);
+/// Accepts a connection (non-blocking, close-on-exec) and reports the peer's credentials
+/// (SO_PEERCRED). Returns the fd, -EAGAIN when none is waiting, or -errno.
+int ibex_accept(int listener, uint32_t *uid, uint32_t *gid, int32_t *pid);
+/// Connects to the socket at `path` (blocking, close-on-exec), with send and receive
+/// timeouts of `timeout_ms`. Returns the fd or -errno.
+int ibex_connect(const char *path, int timeout_ms);
+/// geteuid(2).
+uint32_t ibex_geteuid(void);
+
 // MARK: - Signals
 
 /// Blocks every signal except the synchronous fault signals (SEGV, BUS, FPE, ILL, ABRT,
@@ -108,6 +122,8 @@ extern const int ibex_EPOLL_CTL_ADD, ibex_EPOLL_CTL_MOD, ibex_EPOLL_CTL_DEL;
 int ibex_timerfd_create(void);
 /// Arms the timer at the absolute CLOCK_MONOTONIC time `deadline_ns`; 0 disarms it.
 int ibex_timerfd_arm(int fd, int64_t deadline_ns);
+/// nanosleep(2) for `ms` milliseconds (EINTR ends it early).
+void ibex_sleep_ms(int ms);
 /// Nanoseconds of CLOCK_MONOTONIC.
 int64_t ibex_monotonic_ns(void);
 

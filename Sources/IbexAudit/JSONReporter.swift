@@ -18,7 +18,7 @@ public struct JSONReporter: Sendable {
     }
     return .object([
       ("schema", .string(Self.schema)),
-      ("tool", .object([("name", .string("ibex-audit")), ("version", .string(version))])),
+      ("tool", .object([("name", .string("ibex")), ("version", .string(version))])),
       ("findings", .array(findings.map(entry))),
       ("errors", .array(report.errors.map { error in
         .object([

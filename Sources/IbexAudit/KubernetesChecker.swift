@@ -24,7 +24,7 @@ struct KubernetesChecker {
   func check(_ object: KubernetesObject) {
     let metadataPosition = object.node.pair("metadata")?.keyPosition ?? object.node.position
     let kindPosition = object.node.pair("kind")?.keyPosition ?? object.node.position
-    if let replacement = Self.removedAPIs[object.apiVersion], !(object.apiVersion == "policy/v1beta1" && object.kind == "PodSecurityPolicy") || true {
+    if let replacement = Self.removedAPIs[object.apiVersion] {
       sink.add("IBX-K8-028", at: object.node.pair("apiVersion")?.keyPosition ?? kindPosition, object: object.objectName,
                "\(object.kind) \(object.name) uses the removed apiVersion \(object.apiVersion); use \(replacement)", snippet: "apiVersion \(object.apiVersion)")
     }

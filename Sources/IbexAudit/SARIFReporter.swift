@@ -3,6 +3,8 @@ import Foundation
 /// `--format sarif`: SARIF 2.1.0 for GitHub code scanning (spec section 8.3).
 public struct SARIFReporter: Sendable {
   public static let schemaURI = "https://json.schemastore.org/sarif-2.1.0.json"
+  /// GitHub code scanning's limit of results per run.
+  public static let maximumResults = 25_000
   public var includeSuppressed: Bool
   public var version: String
 
@@ -30,13 +32,22 @@ public struct SARIFReporter: Sendable {
       }
       return .object(pairs)
     }
-    let notifications: [JSONValue] = report.errors.map { error in
+    // GitHub code scanning accepts at most 25,000 results per run.
+    let truncated = results.count > Self.maximumResults
+    let kept = truncated ? Array(results.prefix(Self.maximumResults)) : results
+    var notifications: [JSONValue] = report.errors.map { error in
       .object([
         ("level", .string("error")),
         ("message", .object([("text", .string(error.message))])),
         ("locations", .array([location(error)])),
         ("descriptor", .object([("id", .string(error.ruleID))])),
       ])
+    }
+    if truncated {
+      notifications.append(.object([
+        ("level", .string("warning")),
+        ("message", .object([("text", .string("\(results.count) results truncated to \(Self.maximumResults), GitHub's limit per run; narrow the run with paths.exclude or ignore"))])),
+      ]))
     }
     let driver: JSONValue = .object([
       ("name", .string("ibex")),
@@ -51,7 +62,7 @@ public struct SARIFReporter: Sendable {
         ("executionSuccessful", .bool(!(report.filesScanned == 0 && !report.errors.isEmpty))),
         ("toolExecutionNotifications", .array(notifications)),
       ])])),
-      ("results", .array(results)),
+      ("results", .array(kept)),
     ])
     return .object([("$schema", .string(Self.schemaURI)), ("version", .string("2.1.0")), ("runs", .array([run]))])
   }

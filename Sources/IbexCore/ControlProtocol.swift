@@ -12,6 +12,7 @@ public enum ControlRequest: Equatable, Sendable {
   case signal(name: String, Signal)
   case check(ControlCheck, names: [String])
   case shutdown(exitCode: Int32)
+  case reload
 
   public static let version = "v1"
   /// The longest request line, newline included.
@@ -36,6 +37,7 @@ public enum ControlRequest: Equatable, Sendable {
     case .signal(let name, let signal): words += ["signal", name, "\(signal.rawValue)"]
     case .check(let kind, let names): words += ["check", kind.rawValue] + names
     case .shutdown(let code): words += ["shutdown", "\(code)"]
+    case .reload: words.append("reload")
     }
     var line = ""
     for (i, word) in words.enumerated() { line += (i == 0 ? "" : " ") + word }
@@ -77,6 +79,9 @@ public enum ControlRequest: Equatable, Sendable {
         throw ControlFailure(.usage, "the exit code must be 0-255")
       }
       self = .shutdown(exitCode: code)
+    case "reload":
+      guard arguments.isEmpty else { throw ControlFailure(.usage, "reload takes no arguments") }
+      self = .reload
     default:
       throw ControlFailure(.protocolError, "unknown command '\(words[1])'")
     }
@@ -112,10 +117,10 @@ public struct ControlFailure: Error, Equatable, Sendable {
 extension Supervisor {
   /// The services named, or all; unknown names are an error.
   public func serviceIndices(_ names: [String]) throws(ControlFailure) -> [Int] {
-    if names.isEmpty { return Array(graph.services.indices) }
+    if names.isEmpty { return graph.services.indices.filter { isListed($0) } }
     var indices: [Int] = []
     for name in names {
-      guard let index = graph.services.firstIndex(where: { $0.name == name }) else {
+      guard let index = graph.services.firstIndex(where: { $0.name == name }), isListed(index) else {
         throw ControlFailure(.unknownService, "no service named '\(name)'")
       }
       indices.append(index)
@@ -167,7 +172,8 @@ extension Supervisor {
 
   /// The services `check` looks at without names: the essential ones, or all if none is.
   public var checkedByDefault: [Int] {
-    let essential = graph.services.indices.filter { graph.services[$0].essential }
-    return essential.isEmpty ? Array(graph.services.indices) : essential
+    let listed = graph.services.indices.filter { isListed($0) }
+    let essential = listed.filter { graph.services[$0].essential }
+    return essential.isEmpty ? listed : essential
   }
 }

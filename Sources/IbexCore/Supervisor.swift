@@ -114,9 +114,11 @@ public struct SupervisorSettings: Sendable {
 /// and ordered shutdown. Pure: events and the current time in, actions out. The runtime owns
 /// processes and clocks; this type only decides.
 public struct Supervisor: Sendable {
-  public let graph: ServiceGraph
+  public private(set) var graph: ServiceGraph
   public let settings: SupervisorSettings
   private var records: [Record]
+  /// Services a reload removed: they stop, and leave the status once down.
+  private var retired: [String] = []
   private var command = CommandRecord()
   private var shutdown: ShutdownState?
   private var armedDeadline: Instant?
@@ -239,6 +241,11 @@ public struct Supervisor: Sendable {
     case .commanded(let request):
       commanded(request, now: now)
     }
+    return finishStep(now)
+  }
+
+  /// Moves everything as far as it can go and reports the new deadline.
+  private mutating func finishStep(_ now: Instant) -> [SupervisorAction] {
     advance(now)
     let deadline = nextDeadline()
     if deadline != armedDeadline && !exited {
@@ -247,6 +254,79 @@ public struct Supervisor: Sendable {
     }
     return actions
   }
+
+  /// What a reload changed, by service name.
+  public struct ReloadSummary: Equatable, Sendable {
+    public var added: [String] = []
+    public var changed: [String] = []
+    public var removed: [String] = []
+    public init(added: [String] = [], changed: [String] = [], removed: [String] = []) {
+      self.added = added
+      self.changed = changed
+      self.removed = removed
+    }
+  }
+
+  /// Replaces the configuration (`ibex reload`). Unchanged services are not touched; changed
+  /// ones are restarted with their new definition (a failed one gets a new chance); new ones
+  /// start once their dependencies allow; removed ones are stopped and leave once down. An
+  /// invalid set (unknown dependency, cycle) throws and changes nothing.
+  public mutating func reload(_ definitions: [ServiceDefinition], now: Instant) throws(ConfigError)
+    -> (ReloadSummary, [SupervisorAction])
+  {
+    actions = []
+    var summary = ReloadSummary()
+    let newNames = definitions.map { $0.name }
+    // Removed services that still have processes stay, without dependencies, until down.
+    var leaving: [ServiceDefinition] = []
+    for (i, service) in graph.services.enumerated() where !newNames.contains(service.name) {
+      if !retired.contains(service.name) { summary.removed.append(service.name) }
+      if !isStopped(i) {
+        var kept = service
+        kept.dependencies = []
+        leaving.append(kept)
+      }
+    }
+    let newGraph = try ServiceGraph(definitions + leaving)
+    var newRecords: [Record] = []
+    for service in newGraph.services {
+      if let old = graph.services.firstIndex(where: { $0.name == service.name }) {
+        newRecords.append(records[old])
+        if graph.services[old] != service && newNames.contains(service.name) { summary.changed.append(service.name) }
+      } else {
+        var record = Record()
+        if booted && shutdown == nil { record.phase = .waiting }
+        newRecords.append(record)
+        summary.added.append(service.name)
+      }
+    }
+    graph = newGraph
+    records = newRecords
+    retired = leaving.map { $0.name }
+    for name in summary.changed {
+      let i = graph.services.firstIndex { $0.name == name }!
+      log("\(name): configuration changed")
+      records[i].recentStarts = []
+      records[i].failuresInARow = 0
+      switch records[i].phase {
+      case .failed, .done, .stopped, .inactive:
+        if !records[i].held && booted && shutdown == nil { records[i].phase = .waiting }
+      case .waiting, .backoff:
+        break
+      default:
+        stopSequence(i, then: .restart, now: now)
+      }
+    }
+    for name in retired {
+      let i = graph.services.firstIndex { $0.name == name }!
+      records[i].held = true
+      stopSequence(i, then: .stopped, now: now)
+    }
+    return (summary, finishStep(now))
+  }
+
+  /// Whether service `i` shows in status: everything but removed services that are down.
+  public func isListed(_ i: Int) -> Bool { !retired.contains(graph.services[i].name) || !isStopped(i) }
 
   private mutating func log(_ line: String) { actions.append(.log(line)) }
 

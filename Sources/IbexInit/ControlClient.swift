@@ -4,7 +4,7 @@ import IbexRuntime
 /// The client commands: `ibex status|start|stop|restart|signal|check|wait|shutdown`, which talk
 /// to a running `ibex init` over its control socket.
 public enum ControlClient {
-  public static let commands = ["status", "start", "stop", "restart", "signal", "check", "wait", "shutdown"]
+  public static let commands = ["status", "start", "stop", "restart", "signal", "check", "wait", "reload", "shutdown"]
 
   public static let help = """
     Usage: ibex status [--json] [NAME...]
@@ -12,6 +12,7 @@ public enum ControlClient {
            ibex signal NAME SIGNAL
            ibex check [--ready|--live] [NAME...]
            ibex wait [--ready|--up|--down] [--timeout DURATION] NAME...
+           ibex reload
            ibex shutdown [--exit-code N]
 
     Talk to the running `ibex init` through its control socket (/run/ibex/control, under
@@ -24,6 +25,8 @@ public enum ControlClient {
                  (--ready, the default) or alive (--live): for Kubernetes exec probes
       wait       until the services are ready (--ready, default), up, or down; --timeout
                  (default 30s) then exit 5
+      reload     read the service files again: start new services, restart changed ones,
+                 stop removed ones; an invalid configuration changes nothing (exit 1)
       shutdown   stop everything; ibex exits with N (default 0)
 
     Exit codes: 0 ok, 1 failed (or check not passed), 2 usage, 3 unknown service, 4 not
@@ -100,6 +103,9 @@ public enum ControlClient {
     case "shutdown":
       if !words.isEmpty { return usage("shutdown takes no service names") }
       request = .shutdown(exitCode: exitCode)
+    case "reload":
+      if !words.isEmpty { return usage("reload takes no arguments") }
+      request = .reload
     default:
       return usage("unknown command")
     }
@@ -120,8 +126,19 @@ public enum ControlClient {
         ControlFailure.Code(rawValue: Int32(response["code"]?.number ?? 1)) ?? .failed,
         response["error"]?.string ?? "request failed"))
     }
-    if case .status = request {
+    switch request {
+    case .status:
       Console.output(json ? response.encoded + "\n" : table(response["services"]?.array ?? []))
+    case .reload:
+      func names(_ key: String) -> String {
+        let list = (response[key]?.array ?? []).compactMap { $0.string }
+        var text = ""
+        for (i, name) in list.enumerated() { text += (i == 0 ? " " : ", ") + name }
+        return text.isEmpty ? " none" : text
+      }
+      Console.output("added:\(names("added"))\nchanged:\(names("changed"))\nremoved:\(names("removed"))\n")
+    default:
+      break
     }
     return 0
   }

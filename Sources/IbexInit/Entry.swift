@@ -19,6 +19,7 @@ public enum Entry {
       signal NAME SIGNAL      send a signal to a service's main process
       check [--ready|--live]  exit 0 if the services are ready / alive (for probes)
       wait NAME...            wait until services are ready (or --up, --down)
+      reload                  read the service files again and apply the changes
       shutdown                stop everything and exit
       version                 print the version
       help [COMMAND]          show this help, or the help of COMMAND

@@ -11,7 +11,10 @@ import IbexRuntime
 public struct InitProgram: ~Copyable {
   private var supervisor: Supervisor
   private var loop: EventLoop
-  private let identities: [Identity?]
+  /// Who each service runs as, by name (nil: as ibex).
+  private var identities: [String: Identity]
+  private let root: String
+  private let searchPath: String
   private let baseEnvironment: [String]
   private let notifySocket: FileDescriptor?
   private let notifyPath: String
@@ -19,12 +22,15 @@ public struct InitProgram: ~Copyable {
   private let inherited: InheritedSignalState
   private let argv: UnsafePointer<UnsafeMutablePointer<CChar>?>
   private let commandIndex: Int?
-  /// Read ends of notification-fd pipes, by service.
-  private var readinessPipes: [Int: FileDescriptor] = [:]
+  /// Read ends of notification-fd pipes, by service name, and the loop tokens they report with.
+  private var readinessPipes: [String: (fd: FileDescriptor, token: UInt64)] = [:]
+  private var nextReadinessToken = InitProgram.readinessTokenBase
   private var control: ControlServer?
   /// The supervisor's own deadline; the loop's timer is the earlier of it and the control
   /// connections' deadlines.
   private var supervisorDeadline: Instant?
+  /// Actions a control request produced, carried out once it has been answered.
+  private var pendingActions: [SupervisorAction] = []
 
   private static let notifyToken: UInt64 = EventLoop.firstUserToken
   private static let readinessTokenBase: UInt64 = 1 << 20
@@ -114,10 +120,19 @@ public struct InitProgram: ~Copyable {
       }
     }
     var program = InitProgram(
-      supervisor: Supervisor(graph: graph, settings: settings), loop: loop, control: control, identities: loaded.identities,
+      supervisor: Supervisor(graph: graph, settings: settings), loop: loop, control: control,
+      identities: InitProgram.identitiesByName(loaded), root: root, searchPath: searchPath,
       baseEnvironment: environment, notifySocket: notifySocket, notifyPath: notifyPath, devNull: devNull,
       inherited: inherited, argv: argv, commandIndex: options.commandIndex)
     return program.run()
+  }
+
+  private static func identitiesByName(_ loaded: LoadedServices) -> [String: Identity] {
+    var identities: [String: Identity] = [:]
+    for (service, identity) in zip(loaded.services, loaded.identities) {
+      if let identity { identities[service.name] = identity }
+    }
+    return identities
   }
 
   private static func makeLoop(watching notifySocket: FileDescriptor?) throws(Errno) -> EventLoop {
@@ -127,7 +142,8 @@ public struct InitProgram: ~Copyable {
   }
 
   private init(
-    supervisor: Supervisor, loop: consuming EventLoop, control: ControlServer?, identities: [Identity?], baseEnvironment: [String],
+    supervisor: Supervisor, loop: consuming EventLoop, control: ControlServer?, identities: [String: Identity],
+    root: String, searchPath: String, baseEnvironment: [String],
     notifySocket: FileDescriptor?, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
     argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?
   ) {
@@ -135,6 +151,8 @@ public struct InitProgram: ~Copyable {
     self.loop = loop
     self.control = control
     self.identities = identities
+    self.root = root
+    self.searchPath = searchPath
     self.baseEnvironment = baseEnvironment
     self.notifySocket = notifySocket
     self.notifyPath = notifyPath
@@ -196,21 +214,26 @@ public struct InitProgram: ~Copyable {
         if let code = deliver(.notified(pid: pid, message: message)) { return code }
       }
     case .ready(let token, _):
-      return readinessData(service: Int(token - InitProgram.readinessTokenBase))
+      if let name = readinessPipes.first(where: { $0.value.token == token })?.key { return readinessData(service: name) }
     }
     return nil
   }
 
-  /// Hands `event` to the supervisor and carries out its actions, feeding back what spawning
-  /// reports. Returns the exit code when the supervisor is done.
+  /// Hands `event` to the supervisor and carries out its actions. Returns the exit code when
+  /// the supervisor is done.
   private mutating func deliver(_ event: SupervisorEvent) -> Int32? {
-    var queue = [event]
-    while !queue.isEmpty {
-      let next = queue.removeFirst()
-      for action in supervisor.handle(next, now: EventLoop.now()) {
+    perform(supervisor.handle(event, now: EventLoop.now()))
+  }
+
+  /// Carries out actions, feeding what spawning reports back to the supervisor.
+  private mutating func perform(_ first: [SupervisorAction]) -> Int32? {
+    var actions = first
+    var reports: [SupervisorEvent] = []
+    while true {
+      for action in actions {
         switch action {
         case .spawn(let ref):
-          queue.append(spawn(ref))
+          reports.append(spawn(ref))
         case .signal(let pid, let signal, let group):
           try? Reaper.send(signal, to: group ? -pid : pid)
         case .armTimer(let deadline):
@@ -223,8 +246,9 @@ public struct InitProgram: ~Copyable {
           return code
         }
       }
+      guard !reports.isEmpty else { return nil }
+      actions = supervisor.handle(reports.removeFirst(), now: EventLoop.now())
     }
-    return nil
   }
 
   private mutating func rearm() {
@@ -248,13 +272,16 @@ public struct InitProgram: ~Copyable {
       response = error.response
     }
     control?.respond(response, token: token, loop: &loop)
+    let actions = pendingActions
+    pendingActions = []
+    if let code = perform(actions) { return code }
     for event in events {
       if let code = deliver(event) { return code }
     }
     return nil
   }
 
-  private func answer(_ request: ControlRequest, events: inout [SupervisorEvent]) throws(ControlFailure) -> JSONValue {
+  private mutating func answer(_ request: ControlRequest, events: inout [SupervisorEvent]) throws(ControlFailure) -> JSONValue {
     let ok: (String, JSONValue) = ("ok", .bool(true))
     switch request {
     case .status(let names):
@@ -285,8 +312,33 @@ public struct InitProgram: ~Copyable {
       }
     case .shutdown(let code):
       events = [.commanded(.shutdown(exitCode: code))]
+    case .reload:
+      return try reload()
     }
     return .object([ok])
+  }
+
+  /// Reads the service files again and hands them to the supervisor; an invalid set is an
+  /// error and changes nothing.
+  private mutating func reload() throws(ControlFailure) -> JSONValue {
+    let users = UserDatabase(
+      passwd: (try? FileSystem.readText("/etc/passwd")) ?? "", group: (try? FileSystem.readText("/etc/group")) ?? "")
+    let loaded: LoadedServices
+    let summary: Supervisor.ReloadSummary
+    let actions: [SupervisorAction]
+    do throws(ConfigError) {
+      loaded = try ServiceDirectory.load(root: root, users: users, searchPath: searchPath)
+      (summary, actions) = try supervisor.reload(loaded.services, now: EventLoop.now())
+    } catch {
+      throw ControlFailure(.failed, "the new configuration is invalid, nothing changed: \(error.description)")
+    }
+    // Removed services keep their identity until they are down.
+    let fresh = InitProgram.identitiesByName(loaded)
+    for service in loaded.services { identities[service.name] = fresh[service.name] }
+    Console.emit("reloaded: \(summary.added.count) added, \(summary.changed.count) changed, \(summary.removed.count) removed")
+    pendingActions += actions
+    func list(_ names: [String]) -> JSONValue { .array(names.map { .string($0) }) }
+    return .object([("ok", .bool(true)), ("added", list(summary.added)), ("changed", list(summary.changed)), ("removed", list(summary.removed))])
   }
 
   // MARK: - Spawning
@@ -315,7 +367,7 @@ public struct InitProgram: ~Copyable {
     var request = SpawnRequest(program: program, arguments: CStringArray(arguments), environment: CStringArray(environment))
     request.grouping = .newSession
     request.descriptors = [(from: devNull, to: 0)]
-    let identity = identities[i]
+    let identity = identities[service.name]
     if let identity {
       request.credentials = Credentials(uid: identity.uid, gid: identity.gid, supplementaryGroups: identity.groups)
     }
@@ -338,9 +390,11 @@ public struct InitProgram: ~Copyable {
         let pipe = try FileSystem.pipe()
         request.descriptors.append((from: pipe.write, to: fd))
         readinessWriteEnd = pipe.write
-        closeReadinessPipe(service: i)
-        readinessPipes[i] = pipe.read
-        try loop.watch(pipe.read, token: InitProgram.readinessTokenBase + UInt64(i), events: EventLoop.readable)
+        closeReadinessPipe(service.name)
+        let token = nextReadinessToken
+        nextReadinessToken += 1
+        readinessPipes[service.name] = (pipe.read, token)
+        try loop.watch(pipe.read, token: token, events: EventLoop.readable)
       } catch {
         return .spawnFailed(ref, reason: "unable to create its notification pipe: \(error.description)", exitCode: ExitCode.cannotExecute)
       }
@@ -371,7 +425,7 @@ public struct InitProgram: ~Copyable {
       case .failure(let bad): return .failure(SpawnFailure("\(file.path):\(bad.line): not NAME=value"))
       }
     }
-    if let identity = identities[i] {
+    if let identity = identities[service.name] {
       environment = Environment.merge(environment, ["HOME=" + identity.home, "USER=" + identity.name, "LOGNAME=" + identity.name])
     }
     switch role {
@@ -401,19 +455,20 @@ public struct InitProgram: ~Copyable {
 
   // MARK: - Readiness through a notification fd (s6 style)
 
-  private mutating func readinessData(service i: Int) -> Int32? {
-    guard let fd = readinessPipes[i] else { return nil }
+  private mutating func readinessData(service name: String) -> Int32? {
+    guard let fd = readinessPipes[name]?.fd else { return nil }
     var buffer = [UInt8](repeating: 0, count: 512)
     let read = buffer.withUnsafeMutableBytes { bytes -> Int? in (try? fd.read(into: bytes)) ?? 0 }
     guard let read else { return nil }  // spurious wake-up
     if read > 0 && !buffer[0..<read].contains(UInt8(ascii: "\n")) { return nil }
     // A newline means ready; end of file means the service closed it without being ready.
-    closeReadinessPipe(service: i)
-    return read > 0 ? deliver(.becameReady(service: i)) : nil
+    closeReadinessPipe(name)
+    guard read > 0, let i = supervisor.graph.services.firstIndex(where: { $0.name == name }) else { return nil }
+    return deliver(.becameReady(service: i))
   }
 
-  private mutating func closeReadinessPipe(service i: Int) {
-    if let fd = readinessPipes.removeValue(forKey: i) {
+  private mutating func closeReadinessPipe(_ name: String) {
+    if let (fd, _) = readinessPipes.removeValue(forKey: name) {
       loop.unwatch(fd)
       fd.close()
     }

@@ -265,3 +265,33 @@ struct ServiceGraphTests {
     #expect(throws: ConfigError.self) { try ServiceGraph([service("a", after: ["a"])]) }
   }
 }
+
+@Suite("Supervisor: reload")
+struct SupervisorReloadTests {
+  @Test("reload starts new services, restarts changed ones, stops removed ones, and leaves the rest alone")
+  func reload() throws {
+    var h = try Harness([service("db"), service("web", requires: ["db"]), service("old")])
+    h.boot()
+    let changedWeb = service("web", requires: ["db"]) { $0.start = [Command(program: "/bin/web2", arguments: ["web2"])] }
+    var actions: [SupervisorAction] = []
+    let summary: Supervisor.ReloadSummary
+    (summary, actions) = try h.supervisor.reload([service("db"), changedWeb, service("new", requires: ["db"])], now: h.now)
+    #expect(summary == Supervisor.ReloadSummary(added: ["new"], changed: ["web"], removed: ["old"]))
+    #expect(actions.contains(.spawn(ProcessRef(.service(2), .main))))  // "new": index 2 in the new graph
+    #expect(actions.contains(.signal(pid: h.pids["web"]!, .terminate, processGroup: true)))
+    #expect(actions.contains(.signal(pid: h.pids["old"]!, .terminate, processGroup: true)))
+    #expect(!actions.contains { if case .signal(let pid, _, _) = $0 { return pid == h.pids["db"]! } else { return false } })
+    #expect(h.supervisor.graph.services.map(\.name) == ["db", "web", "new", "old"])
+  }
+
+  @Test("an invalid new configuration throws and changes nothing")
+  func invalid() throws {
+    var h = try Harness([service("db"), service("web", requires: ["db"])])
+    h.boot()
+    #expect(throws: ConfigError.self) {
+      _ = try h.supervisor.reload([service("web", requires: ["ghost"])], now: h.now)
+    }
+    #expect(h.supervisor.graph.services.map(\.name) == ["db", "web"])
+    #expect(h.phase("db") == .running)
+  }
+}

@@ -101,6 +101,41 @@ struct ControlTests {
     #expect(ibex.finish().status == 9)
   }
 
+  @Test("reload adds, changes and removes services; an invalid configuration changes nothing")
+  func reload() throws {
+    let services = try ServiceRoot([
+      "db.service": "[Service]\nExecStart=/bin/sleep 100000\n",
+      "web.service": "[Unit]\nRequires=db\n[Service]\nExecStart=/bin/sleep 100000\n",
+      "old.service": "[Service]\nExecStart=/bin/sleep 100000\n",
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { (try? client(services, ["check"]).status) == 0 })
+    let before = try statusJSON(services)
+
+    try services.write("bad.service", "[Unit]\nRequires=ghost\n[Service]\nExecStart=/bin/true\n")
+    let refused = try client(services, ["reload"])
+    #expect(refused.status == 1)
+    #expect(refused.stderr.contains("the new configuration is invalid, nothing changed:"))
+    #expect(refused.stderr.contains("bad.service:2: Requires=ghost: no service named 'ghost'"))
+    #expect(Set(try statusJSON(services).keys) == ["db", "web", "old"])
+
+    try FileManager.default.removeItem(atPath: services.root + "/etc/ibex/services/bad.service")
+    try FileManager.default.removeItem(atPath: services.root + "/etc/ibex/services/old.service")
+    try services.write("web.service", "[Unit]\nRequires=db\n[Service]\nExecStart=/bin/sleep 200000\n")
+    try services.write("new.service", "[Unit]\nRequires=db\n[Service]\nExecStart=/bin/sleep 100000\n")
+    let reload = try client(services, ["reload"])
+    #expect(reload.status == 0)
+    #expect(reload.stdout == "added: new\nchanged: web\nremoved: old\n")
+    #expect(try client(services, ["wait", "--timeout", "10s", "new", "web"]).status == 0)
+    #expect(waitUntil(timeout: 10) { (try? statusJSON(services).keys.sorted()) == ["db", "new", "web"] })
+    let after = try statusJSON(services)
+    #expect(after["db"]?["pid"] as? Int == before["db"]?["pid"] as? Int)
+    #expect(after["web"]?["pid"] as? Int != before["web"]?["pid"] as? Int)
+    kill(pid, SIGTERM)
+    #expect(ibex.finish().status == 0)
+  }
+
   @Test("ibex not running: exit 6 with a hint")
   func notRunning() throws {
     let services = try ServiceRoot([:])

@@ -28,3 +28,5 @@ export IBEX_BIN="$PWD/$release"
 echo "test.sh: testing the shipped binary $IBEX_BIN ($(stat -c %s "$IBEX_BIN") bytes)" >&2
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build "$@"
+# The parsers' libFuzzer target, for a bounded time (docs/development.md).
+scripts/fuzz.sh 20

@@ -347,7 +347,7 @@ extension DockerfileChecker {
         report("IBX-DF-011", position, "wget --no-check-certificate accepts any TLS certificate; install the CA certificate instead", snippet)
       }
     case "rpm":
-      if let option = values.first(where: { ["--nosignature", "--nodigest", "--nogpgcheck"].contains($0) }) {
+      if let option = values.first(where: { ["--nosignature", "--nodigest", "--noverify", "--nogpgcheck"].contains($0) }) {
         report("IBX-DF-011", position, "rpm \(option) installs packages without verifying them", snippet)
       }
     case "git":

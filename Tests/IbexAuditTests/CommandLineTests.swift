@@ -65,4 +65,23 @@ struct CommandLineTests {
     let config = try #require(try runAudit(["--print-config", "--profile", "strict", "--fail-on", "medium"]))
     #expect(config.stdout.hasPrefix("version: 1\nprofile: strict\nfail_on: medium\n"))
   }
+
+  @Test("colour on a terminal, unless NO_COLOR or --no-color")
+  func colourOnTerminal() throws {
+    guard let binary = ibexAuditBinary, let script = which("script") else {
+      print("CommandLineTests: skipped: needs the built ibex-audit and script(1) from util-linux")
+      return
+    }
+    let command = "\(binary.path) dockerfile/df-001-root-user.pos.Dockerfile"
+    var environment = ProcessInfo.processInfo.environment
+    environment["NO_COLOR"] = nil
+    let coloured = try run(script, ["-qec", command, "/dev/null"], in: fixturesURL, environment: environment)
+    #expect(coloured.stdout.contains("\u{1B}[1;31mhigh\u{1B}[0m IBX-DF-001"))
+    environment["NO_COLOR"] = "1"
+    let plain = try run(script, ["-qec", command, "/dev/null"], in: fixturesURL, environment: environment)
+    #expect(!plain.stdout.contains("\u{1B}["))
+    environment["NO_COLOR"] = nil
+    let flag = try run(script, ["-qec", command + " --no-color", "/dev/null"], in: fixturesURL, environment: environment)
+    #expect(!flag.stdout.contains("\u{1B}["))
+  }
 }

@@ -52,7 +52,7 @@ public struct Configuration: Sendable {
     do {
       text = try String(contentsOf: url, encoding: .utf8)
     } catch {
-      throw ConfigurationError(path: displayPath, position: nil, message: "unable to read the configuration: \((error as NSError).localizedDescription)")
+      throw ConfigurationError(path: displayPath, position: nil, message: "unable to read the configuration: \(Auditor.reason(error))")
     }
     return try parse(text, path: displayPath)
   }

@@ -71,7 +71,9 @@ struct IbexAuditCommand: ParsableCommand {
       do {
         configuration = try Configuration.load(configURL, displayPath: config ?? configURL.path)
       } catch {
-        throw ValidationError("\(error)")
+        // Configuration errors lead with the position to fix; no usage banner.
+        FileHandle.standardError.write(Data("ibex-audit: \(error)\n".utf8))
+        throw ExitCode(2)
       }
     }
     var options = AuditOptions(paths: paths.isEmpty ? ["."] : paths, configuration: configuration, workingDirectory: cwd)

@@ -43,7 +43,10 @@ struct CommandLineTests {
     defer { try? FileManager.default.removeItem(at: config) }
     guard let result = try runAudit(["--config", config.path, "dockerfile"]) else { return }
     #expect(result.status == 2)
-    #expect(result.stderr.hasPrefix("Error: \(config.path):2:1: unknown key 'fial_on' (did you mean 'fail_on'?)"))
+    #expect(result.stderr == "ibex-audit: \(config.path):2:1: unknown key 'fial_on' (did you mean 'fail_on'?)\n")
+    let missing = try #require(try runAudit(["--config", "/nonexistent/.ibex.yaml", "dockerfile"]))
+    #expect(missing.status == 2)
+    #expect(missing.stderr == "ibex-audit: /nonexistent/.ibex.yaml: unable to read the configuration: No such file or directory\n")
   }
 
   @Test("no colour when stdout is not a terminal; json and sarif formats parse")

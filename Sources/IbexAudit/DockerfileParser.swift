@@ -91,6 +91,9 @@ public enum DockerfileParser {
     if file.instructions.isEmpty {
       throw ParseError("the file has no instructions; a Dockerfile needs at least a FROM", at: .start)
     }
+    if let first = file.instructions.first(where: { $0.keyword != "ARG" }), first.keyword != "FROM" {
+      throw ParseError("\(first.keyword) before the first FROM; only ARG may come before FROM", at: first.position)
+    }
     return file
   }
 

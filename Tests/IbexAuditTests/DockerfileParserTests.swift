@@ -31,6 +31,13 @@ struct DockerfileParserTests {
     }
   }
 
+  @Test("only ARG may come before the first FROM")
+  func instructionBeforeFrom() {
+    #expect(throws: ParseError("RUN before the first FROM; only ARG may come before FROM", at: SourcePosition(line: 2, column: 1))) {
+      try DockerfileParser.parse("ARG V=1\nRUN echo $V\nFROM alpine:3.20\n")
+    }
+  }
+
   @Test("directives are read only before the first comment, blank line or instruction; keys are case-insensitive")
   func directivesOnlyAtTheTop() throws {
     let file = try DockerfileParser.parse("# SYNTAX=docker/dockerfile:1\n#escape=`\n\n# escape=\\\nFROM alpine:3.20\n")

@@ -25,47 +25,20 @@ public struct InitOptions: Equatable, Sendable {
   /// after `--`; the rest is CMD, untouched.
   public static func parse(_ arguments: [String]) throws(UsageError) -> Parsed {
     var options = InitOptions()
-    var index = 0
-    while index < arguments.count {
-      let word = arguments[index]
-      if word == "--" {
-        index += 1
-        break
-      }
-      guard word.hasPrefix("-") && word != "-" else { break }
-      var name = word
-      var inlineValue: String?
-      if let equals = word.firstIndex(of: "="), word.hasPrefix("--") {
-        name = String(word[..<equals])
-        inlineValue = String(word[word.index(after: equals)...])
-      }
-      func value() throws(UsageError) -> String {
-        if let inlineValue { return inlineValue }
-        index += 1
-        guard index < arguments.count else { throw UsageError("option \(name) needs a value") }
-        return arguments[index]
-      }
-      func duration() throws(UsageError) -> TimeSpan {
-        let text = try value()
-        do {
-          return try TimeSpan(parsing: text)
-        } catch {
-          throw UsageError("invalid duration '\(text)' for \(name): \(error.description)")
-        }
-      }
+    var scanner = OptionScanner(arguments)
+    while let name = scanner.next() {
       switch name {
       case "-h", "--help": return .help
       case "--root":
-        let root = try value()
+        let root = try scanner.value()
         guard root.hasPrefix("/") else { throw UsageError("--root needs an absolute path") }
         options.root = root
-      case "--shutdown-timeout": options.shutdownTimeout = try duration()
-      case "--wait-timeout": options.waitTimeout = try duration()
+      case "--shutdown-timeout": options.shutdownTimeout = try scanner.duration()
+      case "--wait-timeout": options.waitTimeout = try scanner.duration()
       default: throw UsageError("unknown option '\(name)'")
       }
-      index += 1
     }
-    options.commandIndex = index < arguments.count ? index : nil
+    options.commandIndex = scanner.index < arguments.count ? scanner.index : nil
     return .run(options)
   }
 

@@ -36,21 +36,7 @@ public struct InitProgram: ~Copyable {
   private static let readinessTokenBase: UInt64 = 1 << 20
 
   public static func main(options: InitOptions, argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
-    let inherited: InheritedSignalState
-    do {
-      try ThisProcess.ensureStandardDescriptors()
-      inherited = try InheritedSignalState.takeOver()
-    } catch {
-      Console.fatal("unable to set up signals: \(error.description)")
-      return ExitCode.systemFailure
-    }
-    if Reaper.ownPID != 1 {
-      do {
-        try Reaper.becomeSubreaper()
-      } catch {
-        Console.warning("unable to become a child subreaper (\(error.description)): orphans will not be reaped; run ibex as PID 1")
-      }
-    }
+    guard let inherited = BecomeInit.takeOver() else { return ExitCode.systemFailure }
     let environment = ThisProcess.environmentStrings
     let root = options.root ?? Environment.value(of: "IBEX_ROOT", in: environment) ?? ""
     let searchPath = Environment.value(of: "PATH", in: environment) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -371,7 +357,7 @@ public struct InitProgram: ~Copyable {
     if let identity {
       request.credentials = Credentials(uid: identity.uid, gid: identity.gid, supplementaryGroups: identity.groups)
     }
-    request.limits = service.limits.map { ResourceLimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
+    request.limits = service.limits
     if let bounding = service.capabilityBoundingSet {
       request.dropBoundingSet = true
       request.capabilities = CapabilitySet(bits: bounding)

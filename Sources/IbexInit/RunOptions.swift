@@ -27,47 +27,22 @@ public struct RunOptions: Equatable, Sendable {
   /// option.
   public static func parse(_ arguments: [String]) throws(UsageError) -> Parsed {
     var options = RunOptions(programIndex: 0)
-    var index = 0
-    while index < arguments.count {
-      let word = arguments[index]
-      if word == "--" {
-        index += 1
-        break
-      }
-      guard word.hasPrefix("-") && word != "-" else { break }
-      var name = word
-      var inlineValue: String?
-      if let equals = word.utf8.firstIndex(of: UInt8(ascii: "=")), word.hasPrefix("--") {
-        name = String(word[..<equals])
-        inlineValue = String(word[word.index(after: equals)...])
-      }
+    var scanner = OptionScanner(arguments)
+    while let name = scanner.next() {
       switch name {
       case "-h", "--help":
         return .help
       case "-g", "--pgroup":
-        if inlineValue != nil { throw UsageError("option --pgroup takes no value") }
+        try scanner.noValue()
         options.forwardToProcessGroup = true
       case "--grace":
-        let value: String
-        if let inlineValue {
-          value = inlineValue
-        } else {
-          index += 1
-          guard index < arguments.count else { throw UsageError("option --grace needs a duration, e.g. --grace 5s") }
-          value = arguments[index]
-        }
-        do {
-          options.grace = try TimeSpan(parsing: value)
-        } catch {
-          throw UsageError("invalid duration '\(value)' for --grace: \(error.description)")
-        }
+        options.grace = try scanner.duration(missing: "option --grace needs a duration, e.g. --grace 5s")
       default:
         throw UsageError("unknown option '\(name)'")
       }
-      index += 1
     }
-    guard index < arguments.count else { throw UsageError("missing PROGRAM to run") }
-    options.programIndex = index
+    guard scanner.index < arguments.count else { throw UsageError("missing PROGRAM to run") }
+    options.programIndex = scanner.index
     return .run(options)
   }
 

@@ -15,23 +15,7 @@ public struct RunProgram: ~Copyable {
   /// Runs PROGRAM (the `argv` entries from `options.programIndex` on) and returns the exit
   /// code for ibex.
   public static func main(options: RunOptions, argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
-    let inherited: InheritedSignalState
-    do {
-      try ThisProcess.ensureStandardDescriptors()
-      inherited = try InheritedSignalState.takeOver()
-    } catch {
-      Console.fatal("unable to set up signals: \(error.description)")
-      return ExitCode.systemFailure
-    }
-    if Reaper.ownPID != 1 {
-      do {
-        try Reaper.becomeSubreaper()
-      } catch {
-        Console.warning(
-          "unable to become a child subreaper (\(error.description)): orphans of PROGRAM will not be reaped; run ibex as PID 1"
-        )
-      }
-    }
+    guard let inherited = BecomeInit.takeOver() else { return ExitCode.systemFailure }
     let loop: EventLoop
     do {
       loop = try EventLoop(handling: .handled)

@@ -11,18 +11,6 @@ public enum ProcessGrouping: Sendable {
   case newSession
 }
 
-/// A resource limit for the child (`setrlimit(2)`); `nil` means unlimited (RLIM_INFINITY).
-public struct ResourceLimit: Equatable, Sendable {
-  public var resource: Int32
-  public var soft: UInt64?
-  public var hard: UInt64?
-  public init(resource: Int32, soft: UInt64?, hard: UInt64?) {
-    self.resource = resource
-    self.soft = soft
-    self.hard = hard
-  }
-}
-
 /// The credentials a child runs with.
 public struct Credentials: Equatable, Sendable {
   public var uid: UInt32
@@ -57,7 +45,8 @@ public struct SpawnRequest: ~Copyable {
   public var grouping = ProcessGrouping.newSession
   /// If set and a terminal, the child's process group becomes its foreground group.
   public var foregroundTerminal: FileDescriptor?
-  public var limits: [ResourceLimit] = []
+  /// Resource limits (`setrlimit(2)`).
+  public var limits: [LimitSetting] = []
   /// Drops every capability outside `capabilities` from the bounding set.
   public var dropBoundingSet = false
   public var credentials: Credentials?

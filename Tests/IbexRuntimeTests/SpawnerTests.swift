@@ -21,8 +21,8 @@ struct SpawnerTests {
       request.useFork = useFork
       request.credentials = Credentials(uid: 65534, gid: 65534, supplementaryGroups: [100, 65534])
       request.limits = [
-        ResourceLimit(resource: Int32(RLIMIT_NOFILE.rawValue), soft: 1024, hard: 4096),
-        ResourceLimit(resource: Int32(RLIMIT_CORE.rawValue), soft: 0, hard: 0),
+        LimitSetting(resource: Int32(RLIMIT_NOFILE.rawValue), soft: 1024, hard: 4096),
+        LimitSetting(resource: Int32(RLIMIT_CORE.rawValue), soft: 0, hard: 0),
       ]
       request.umask = 0o027
       request.workingDirectory = dir

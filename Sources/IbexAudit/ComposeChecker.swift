@@ -250,8 +250,6 @@ struct ComposeChecker {
     }
   }
 
-  typealias Report = (String, YAMLNode?, SourcePosition?, String, String, Severity?) -> Void
-
   func checkEnvironment(_ service: ComposeModel.Service, report: (String, YAMLNode?, SourcePosition?, String, String, Severity?) -> Void) {
     guard let env = service.node["environment"] else { return }
     for (key, valueNode, position) in keyValues(env) {

@@ -17,13 +17,6 @@ public enum RuleCatalog {
     }
   }
 
-  /// The closest rule ids to a misspelled one, for "did you mean" hints.
-  static func suggestion(for id: String) -> String? {
-    let upper = id.uppercased()
-    if byID[upper] != nil { return upper }
-    return nil
-  }
-
   public static let meta: [Rule] = [
     Rule("IBX-META-001", "InputNotParsed", .meta, .high, .core,
          title: "input could not be read or parsed",

@@ -47,4 +47,20 @@ struct RuleBehaviourTests {
     let report = audit(["dockerfile/df-003-untagged.pos.Dockerfile"], profile: .core)
     #expect(!report.findings.contains { $0.ruleID == "IBX-DF-005" || $0.ruleID == "IBX-DF-021" })
   }
+
+  @Test("--target makes another stage the final image")
+  func target() {
+    let text = "FROM alpine:3.20 AS build\nRUN echo build\nFROM alpine:3.20 AS runtime\nUSER 10001\nHEALTHCHECK NONE\n"
+    #expect(!audit(text: text, name: "Dockerfile", profile: .core).findings.contains { $0.ruleID == "IBX-DF-001" })
+    let build = audit(text: text, name: "Dockerfile", profile: .core) { $0.target = "build" }
+    #expect(build.findings.first { $0.ruleID == "IBX-DF-001" }?.line == 1)
+  }
+
+  @Test("--env-file values take part in compose interpolation")
+  func environment() {
+    let text = "services:\n  app:\n    image: \"example/app:${TAG}\"\n"
+    #expect(!audit(text: text, name: "compose.yaml", profile: .core).findings.contains { $0.ruleID == "IBX-CO-018" })
+    let withEnv = audit(text: text, name: "compose.yaml", profile: .core) { $0.environment = ["TAG": "latest"] }
+    #expect(withEnv.findings.contains { $0.ruleID == "IBX-CO-018" && $0.message.contains("example/app:latest") })
+  }
 }

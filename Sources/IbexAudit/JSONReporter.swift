@@ -52,7 +52,3 @@ public struct JSONReporter: Sendable {
 
   public func render(_ report: AuditReport) -> String { document(report).render() }
 }
-
-public enum IbexAuditVersion {
-  public static let current = "0.1.0"
-}

@@ -3,7 +3,7 @@ import IbexAudit
 import Testing
 
 /// Runs the built `ibex-audit` binary: exit codes, usage errors and output selection.
-@Suite("ibex-audit command line")
+@Suite("ibex-audit command line", .enabled(if: ibexAuditBinary != nil, "ibex-audit is not built next to the tests (swift build --product ibex-audit)"))
 struct CommandLineTests {
   func runAudit(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult? {
     guard let binary = ibexAuditBinary else {
@@ -69,12 +69,10 @@ struct CommandLineTests {
     #expect(config.stdout.hasPrefix("version: 1\nprofile: strict\nfail_on: medium\n"))
   }
 
-  @Test("colour on a terminal, unless NO_COLOR or --no-color")
+  @Test("colour on a terminal, unless NO_COLOR or --no-color", .enabled(if: which("script") != nil, "needs script(1) from util-linux for a terminal"))
   func colourOnTerminal() throws {
-    guard let binary = ibexAuditBinary, let script = which("script") else {
-      print("CommandLineTests: skipped: needs the built ibex-audit and script(1) from util-linux")
-      return
-    }
+    let binary = try #require(ibexAuditBinary)
+    let script = try #require(which("script"))
     let command = "\(binary.path) dockerfile/df-001-root-user.pos.Dockerfile"
     var environment = ProcessInfo.processInfo.environment
     environment["NO_COLOR"] = nil

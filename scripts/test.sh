@@ -23,6 +23,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Reference tools the ibex-audit agreement tests compare against (hadolint, checkov).
+if [ "$(id -u)" -eq 0 ]; then scripts/install-audit-tools.sh; fi
+
 release=$(scripts/build-release.sh)
 export IBEX_BIN="$PWD/$release"
 echo "test.sh: testing the shipped binary $IBEX_BIN ($(stat -c %s "$IBEX_BIN") bytes)" >&2

@@ -294,6 +294,10 @@ static pid_t spawn_fork(const ibex_spawn_req *req, ibex_spawn_err *err) {
   return pid;
 }
 
+int ibex_exec(const char *file, char *const *argv, char *const *envp, const char *search_path) {
+  return exec_search(file, argv, envp, search_path);
+}
+
 pid_t ibex_spawn(const ibex_spawn_req *req, ibex_spawn_err *err) {
   *err = (ibex_spawn_err){IBEX_STEP_NONE, 0};
   if (req->fd_count > IBEX_SPAWN_MAX_FDS) {

@@ -21,6 +21,8 @@ public enum Entry {
       wait NAME...            wait until services are ready (or --up, --down)
       reload                  read the service files again and apply the changes
       shutdown                stop everything and exit
+      audit ARGS...           run ibex-audit (policy checks of Dockerfiles, compose files
+                              and Kubernetes manifests) when it is on PATH
       version                 print the version
       help [COMMAND]          show this help, or the help of COMMAND
 
@@ -57,6 +59,12 @@ public enum Entry {
       }
     case "init":
       return initCommand(rest, offset: 2)
+    case "audit":
+      // Like git's subcommands: the policy checker is a separate program (it is not shipped
+      // in containers).
+      let error = ThisProcess.exec("ibex-audit", arguments: ["ibex-audit"] + rest)
+      Console.fatal("unable to run ibex-audit: \(error.description) (ibex audit needs the ibex-audit program on PATH)")
+      return error == .noSuchFileOrDirectory ? ExitCode.notFound : ExitCode.cannotExecute
     case _ where ControlClient.commands.contains(command):
       return ControlClient.main(command: command, arguments: rest)
     case "version", "--version", "-V":

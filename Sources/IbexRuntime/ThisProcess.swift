@@ -1,4 +1,5 @@
 import CIbex
+import IbexCore
 
 /// Facts about ibex's own process.
 public enum ThisProcess {
@@ -34,6 +35,17 @@ public enum ThisProcess {
   /// Sleeps (for client commands; PID 1 never sleeps, it waits in the event loop).
   public static func sleep(milliseconds: Int) {
     ibex_sleep_ms(Int32(milliseconds))
+  }
+
+  /// Replaces ibex with `program` (looked up in ibex's PATH), keeping the environment.
+  /// Returns only if that failed, with the reason.
+  public static func exec(_ program: String, arguments: [String]) -> Errno {
+    let argv = CStringArray(arguments)
+    let path = Environment.value(of: "PATH", in: environmentStrings)
+    let error = program.withCString { file in
+      path.withOptionalCString { search in ibex_exec(file, argv.pointer, environment, search) }
+    }
+    return Errno(rawValue: error)
   }
 
   /// Ends ibex with `code`.

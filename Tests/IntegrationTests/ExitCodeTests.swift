@@ -79,3 +79,17 @@ struct CommandLineTests {
     #expect(result.stdout.hasPrefix("Usage: ibex COMMAND"))
   }
 }
+
+@Suite("ibex audit")
+struct AuditForwardingTests {
+  @Test("forwards to ibex-audit on PATH, like git subcommands; says what is missing otherwise")
+  func forwarding() throws {
+    let products = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+    let listed = try runCommand([ibexBinary, "audit", "--list-rules"], environment: ["PATH": products + ":/usr/bin:/bin"])
+    #expect(listed.status == 0)
+    #expect(listed.stdout.contains("IBX-DF-"))
+    let missing = try runCommand([ibexBinary, "audit", "Dockerfile"], environment: ["PATH": "/nonexistent"])
+    #expect(missing.status == 127)
+    #expect(missing.stderr == "ibex: fatal: unable to run ibex-audit: No such file or directory (ibex audit needs the ibex-audit program on PATH)\n")
+  }
+}

@@ -228,6 +228,10 @@ typedef struct {
   int error; ///< errno of the failing step
 } ibex_spawn_err;
 
+/// Replaces this process with `file` (searched in `search_path` like execvp, without its
+/// /bin/sh fallback). Returns the errno only if that failed.
+int ibex_exec(const char *file, char *const *argv, char *const *envp, const char *search_path);
+
 /// Starts a child and runs the whole setup in it. Returns the pid, or -1 with `err` set
 /// (the failed child has already been reaped).
 pid_t ibex_spawn(const ibex_spawn_req *req, ibex_spawn_err *err);

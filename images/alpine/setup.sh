@@ -13,8 +13,11 @@
 #             shell or home, for services' User=ibex and for the rootless variant;
 #             setuid and setgid bits removed from every file;
 #             root's password locked if it is empty.
-#   rootless  /run/ibex owned by ibex, so ibex can run as that user on a writable root. With a
-#             read-only root, mount a tmpfs on /run: ibex creates /run/ibex on it.
+#   rootless  /run made world-writable with the sticky bit (1777, as /tmp): a tmpfs mounted
+#             on /run without a mode= option gets the mode of the directory it covers (runc,
+#             crun), and tmpfs is always root's, so ibex running as 10001 can create /run/ibex on
+#             a read-only root with a plain `--tmpfs /run`; and /run/ibex owned by ibex, for a
+#             writable root.
 set -eu
 
 variant=${1:-}
@@ -57,6 +60,8 @@ fi
 find / -xdev -type f -perm /6000 -exec chmod a-s {} +
 
 if [ "$variant" = rootless ]; then
+  mkdir -p /run
+  chmod 1777 /run
   mkdir -p /run/ibex
   chown "$uid:$gid" /run/ibex
   chmod 0750 /run/ibex

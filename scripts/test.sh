@@ -23,8 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Reference tools the ibex-audit agreement tests compare against (hadolint, checkov).
-if [ "$(id -u)" -eq 0 ]; then scripts/install-audit-tools.sh; fi
+# Linters of the image tests and the reference tools of the ibex-audit agreement tests (PyPI).
+if [ "$(id -u)" -eq 0 ]; then scripts/install-python-tools.sh; fi
 
 release=$(scripts/build-release.sh)
 export IBEX_BIN="$PWD/$release"

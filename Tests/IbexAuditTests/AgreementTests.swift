@@ -5,7 +5,7 @@ import Testing
 /// Runs hadolint and checkov over the fixtures and checks that ibex-audit reports the mapped rule
 /// in exactly the same files, except for the deliberate disagreements listed here (and explained
 /// in docs/audit.md, "Deliberate disagreements"). Install the tools with
-/// scripts/install-audit-tools.sh; without them the test is skipped.
+/// scripts/install-python-tools.sh; without them the test is skipped.
 @Suite("Agreement with hadolint and checkov on the mapped rules")
 struct AgreementTests {
   /// ibex rule(s) and the anchor ids they correspond to (exact mappings only; spec section 3-5,
@@ -135,7 +135,7 @@ struct AgreementTests {
 
   @Test(
     "ibex-audit agrees with hadolint and checkov on the fixtures, except the documented disagreements",
-    .enabled(if: which("hadolint") != nil && which("checkov") != nil, "hadolint and checkov are not installed; run scripts/install-audit-tools.sh"))
+    .enabled(if: which("hadolint") != nil && which("checkov") != nil, "hadolint and checkov are not installed; run scripts/install-python-tools.sh"))
   func agreesWithAnchors() throws {
     let hadolint = try #require(which("hadolint"))
     let checkov = try #require(which("checkov"))

@@ -126,12 +126,12 @@ let ibexHasCheck: Bool = {
   return available
 }()
 
-/// Where an executable is: PATH, then where scripts/install-lint-tools.sh links or installs.
+/// Where an executable is: PATH, then where scripts/install-python-tools.sh links or installs.
 func executable(_ name: String) -> String? {
   let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
   let home = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
   let directories = path.split(separator: ":").map(String.init)
-    + ["/usr/local/bin", "/opt/ibex-lint-tools/bin", "\(home)/.local/bin", "/usr/bin", "/bin"]
+    + ["/usr/local/bin", "/opt/ibex-python-tools/bin", "\(home)/.local/bin", "/usr/bin", "/bin"]
   return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 }
 

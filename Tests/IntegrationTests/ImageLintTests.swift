@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The files CI and users build and deploy with cannot be run here (no Docker, no cluster, no
-/// GitHub): they are kept valid by the linters scripts/install-lint-tools.sh installs, and
+/// GitHub): they are kept valid by the linters scripts/install-python-tools.sh installs, and
 /// consistent with each other by the checks below.
 @Suite("Image, workflow and deployment files")
 struct ImageLintTests {
@@ -54,14 +54,14 @@ struct ImageLintTests {
 
   @Test(
     "hadolint passes every Dockerfile of the project",
-    .enabled(if: executable("hadolint") != nil, "hadolint is missing: run scripts/install-lint-tools.sh"))
+    .enabled(if: executable("hadolint") != nil, "hadolint is missing: run scripts/install-python-tools.sh"))
   func hadolint() throws {
     try lint("hadolint", ["--no-color"] + Self.dockerfiles)
   }
 
   @Test(
     "actionlint passes the workflows",
-    .enabled(if: executable("actionlint") != nil, "actionlint is missing: run scripts/install-lint-tools.sh"))
+    .enabled(if: executable("actionlint") != nil, "actionlint is missing: run scripts/install-python-tools.sh"))
   func actionlint() throws {
     #expect(!Self.workflows.isEmpty)
     try lint("actionlint", ["-no-color"] + Self.workflows)
@@ -69,14 +69,14 @@ struct ImageLintTests {
 
   @Test(
     "zizmor finds nothing in the workflows (offline audits, default persona)",
-    .enabled(if: executable("zizmor") != nil, "zizmor is missing: run scripts/install-lint-tools.sh"))
+    .enabled(if: executable("zizmor") != nil, "zizmor is missing: run scripts/install-python-tools.sh"))
   func zizmor() throws {
     try lint("zizmor", ["--offline", "--no-progress", "--color", "never", ".github/workflows"])
   }
 
   @Test(
     "kubernetes-validate accepts the manifests, strictly (unknown fields are errors), for Kubernetes 1.30 and 1.37",
-    .enabled(if: executable("kubernetes-validate") != nil, "kubernetes-validate is missing: run scripts/install-lint-tools.sh"),
+    .enabled(if: executable("kubernetes-validate") != nil, "kubernetes-validate is missing: run scripts/install-python-tools.sh"),
     arguments: ["1.30.0", "1.37.0"])
   func kubernetesValidate(version: String) throws {
     #expect(!Self.manifests.isEmpty)
@@ -85,7 +85,7 @@ struct ImageLintTests {
 
   @Test(
     "kubernetes-validate rejects a misspelt security field (the check has teeth)",
-    .enabled(if: executable("kubernetes-validate") != nil, "kubernetes-validate is missing: run scripts/install-lint-tools.sh"))
+    .enabled(if: executable("kubernetes-validate") != nil, "kubernetes-validate is missing: run scripts/install-python-tools.sh"))
   func kubernetesValidateRejects() throws {
     let broken = repositoryFile("deploy/kubernetes/ibex-sample.yaml")
       .replacingOccurrences(of: "readOnlyRootFilesystem", with: "readOnlyRootFileSystem")

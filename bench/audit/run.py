@@ -57,7 +57,7 @@ def main():
     hadolint = shutil.which("hadolint")
     checkov = shutil.which("checkov")
     if not hadolint or not checkov:
-        sys.exit("bench/audit/run.py: hadolint and checkov are needed; run scripts/install-audit-tools.sh")
+        sys.exit("bench/audit/run.py: hadolint and checkov are needed; run scripts/install-python-tools.sh")
 
     dockerfiles = files(["Dockerfile"])
     manifests = files([".yaml", ".yml", ".json"], "kubernetes")

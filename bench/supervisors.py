@@ -1,0 +1,1211 @@
+#!/usr/bin/env python3
+"""Benchmark `ibex init` against the process supervisors s6, runit and supervisord.
+
+Every supervisor runs N copies of the same trivial service (bench/service.c,
+a static C program that records a CLOCK_MONOTONIC time stamp and pause()s),
+all in the same invocation:
+
+  * memory: the summed PSS and RSS of the supervisor's own processes (not of
+    the services) with 1, 10 and 100 services;
+  * start: from launching the supervisor until all 50 services run;
+  * stop: from the stop signal until the supervisor and all 50 services have
+    exited;
+  * restart: from the exit of a crashing service until its next instance
+    runs, with the smallest restart delay each supervisor allows.
+
+Each supervisor is a direct child of this harness, which is a child
+subreaper, so every process of the supervision tree stays visible and is
+reaped here. Runs are interleaved round-robin so that slow drifts of the
+machine hit every supervisor equally.
+
+    sudo bench/supervisors.py --ibex .build-release/ibex
+    sudo bench/supervisors.py --quick --json /tmp/sv.json      # smoke test
+
+Python 3.11 standard library only. Must run as root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import datetime
+import fcntl
+import json
+import os
+import platform
+import select
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+SERVICE_SRC = BENCH_DIR / "service.c"
+REFERENCE = "s6"
+# the s6 configuration with the smallest restart delay (see bench/README.md)
+RESTART_REFERENCE = "s6-ready"
+MIB = 1024 * 1024
+PR_SET_CHILD_SUBREAPER = 36
+SUPERVISOR_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+
+DEFAULT_ROUNDS = 10
+DEFAULT_RESTART_ROUNDS = 3
+DEFAULT_CRASHES = 2
+DEFAULT_MEM_SAMPLES = 2
+QUICK_ROUNDS = 1
+QUICK_RESTART_ROUNDS = 1
+QUICK_CRASHES = 1
+QUICK_MEM_SAMPLES = 1
+DEFAULT_MEM_SIZES = (1, 10, 100)
+DEFAULT_SERVICES = 50
+
+# Targets for ibex.
+TARGETS = {
+    "rss_100_max_kib": 2 * 1024,       # ibex's single process with 100 services
+    "start_ratio_max": 0.80,           # start of 50 services, vs s6
+    "stop_ratio_max": 1.00,            # stop of 50 services, vs s6
+    "restart_ratio_max": 1.00,         # crash -> restart, vs s6 at its minimum delay
+}
+
+
+@dataclass
+class Supervisor:
+    name: str  # row label
+    kind: str  # ibex | s6 | runit | supervisord
+    binary: str  # the program the harness starts
+    package: str | None  # Debian package providing it
+    own: tuple[str, ...] = ()  # other binaries whose processes belong to the supervisor
+    stop_signal: int = signal.SIGTERM
+    notify: bool = False  # s6 only: services get a notification-fd (restart test)
+    memory: dict[int, list[dict]] = field(default_factory=dict)
+    startstop: list[dict] = field(default_factory=list)
+    restart: list[dict] = field(default_factory=list)
+
+
+def anchors() -> list[Supervisor]:
+    return [
+        Supervisor("s6", "s6", "/usr/bin/s6-svscan", "s6", ("/usr/bin/s6-supervise",)),
+        Supervisor("runit", "runit", "/usr/bin/runsvdir", "runit", ("/usr/bin/runsv",),
+                   stop_signal=signal.SIGHUP),
+        Supervisor("supervisord", "supervisord", "/usr/bin/supervisord", "supervisor"),
+    ]
+
+
+def s6_ready() -> Supervisor:
+    return Supervisor(RESTART_REFERENCE, "s6", "/usr/bin/s6-svscan", "s6",
+                      ("/usr/bin/s6-supervise",), notify=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+def die(msg: str, code: int = 2) -> "None":
+    print(f"bench: error: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# environment
+
+
+def check_environment() -> None:
+    if os.geteuid() != 0:
+        die("must run as root (reading other processes' smaps_rollup, running s6/runit/"
+            "supervisord as root like in a container); try: sudo "
+            + " ".join(map(shlex.quote, sys.argv)))
+    if not hasattr(os, "posix_spawn"):
+        die("os.posix_spawn is not available (Linux and Python >= 3.8 required)")
+    if not os.path.exists("/proc/self/smaps_rollup"):
+        die("/proc/PID/smaps_rollup is missing (Linux >= 4.14 required)")
+
+
+def apt_install(packages: list[str]) -> None:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    log("installing missing packages: " + " ".join(cmd))
+    # apt's chatter goes to stderr: stdout is reserved for the report
+    if subprocess.run(cmd, env=env, stdout=sys.stderr, stdin=subprocess.DEVNULL).returncode == 0:
+        return
+    log("apt-get install failed; running apt-get update and retrying")
+    subprocess.run(["apt-get", "update"], env=env, stdout=sys.stderr, stdin=subprocess.DEVNULL)
+    if subprocess.run(cmd, env=env, stdout=sys.stderr, stdin=subprocess.DEVNULL).returncode != 0:
+        log("warning: apt-get install failed")
+
+
+def pids_running(exe_names: tuple[str, ...], cmd_words: tuple[str, ...] = ()) -> set[int]:
+    """Processes whose executable's basename is in exe_names, or whose command
+    line contains one of cmd_words (scripts: /usr/bin/supervisord runs as python)."""
+    found: set[int] = set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            exe = os.path.basename(os.readlink(f"/proc/{d}/exe"))
+        except OSError:
+            exe = ""
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if exe in exe_names or any(os.path.basename(w) in cmd_words for w in cmd[:2]):
+            found.add(int(d))
+    return found
+
+
+def stop_new_system_supervisord(before: set[int]) -> None:
+    """Debian's supervisor package starts its system service on install where
+    it can; stop any supervisord that appeared during our apt-get."""
+    new = pids_running((), ("supervisord",)) - before
+    for pid in new:
+        log(f"stopping the system supervisord (pid {pid}) that the package install started")
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    deadline = time.monotonic() + 15
+    while new and time.monotonic() < deadline:
+        new = {p for p in new if os.path.exists(f"/proc/{p}") and proc_state(p) not in ("Z", None)}
+        time.sleep(0.1)
+    for pid in new:
+        log(f"warning: supervisord pid {pid} ignored SIGTERM; sending SIGKILL")
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def ensure_tools(sups: list[Supervisor], install: bool) -> None:
+    missing = sorted({s.package for s in sups
+                      if s.package and not all(os.access(b, os.X_OK) for b in (s.binary, *s.own))})
+    if shutil.which("gcc") is None:
+        missing += ["gcc", "libc6-dev"]
+    if missing and install and shutil.which("apt-get"):
+        before = pids_running((), ("supervisord",))
+        apt_install(missing)
+        if "supervisor" in missing:
+            stop_new_system_supervisord(before)
+    if shutil.which("gcc") is None:
+        die("gcc not found (needed to build bench/service.c); install gcc")
+
+
+def package_version(pkg: str | None) -> str | None:
+    if not pkg or not shutil.which("dpkg-query"):
+        return None
+    r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg], capture_output=True, text=True)
+    return r.stdout.strip() or None if r.returncode == 0 else None
+
+
+def ibex_version(path: str) -> str | None:
+    try:
+        r = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    out = r.stdout.strip()
+    return out.removeprefix("ibex ") or None
+
+
+def compile_service(outdir: Path, markers: Path, crash_after_ms: int) -> tuple[Path, list[str]]:
+    out = outdir / "service"
+    base = ["gcc", "-O2", "-Wall", "-Wextra", f"-DMARKDIR=\"{markers}\"",
+            f"-DCRASH_AFTER_MS={crash_after_ms}", "-o", str(out), str(SERVICE_SRC)]
+    # Static: no ld.so work in the service, so start times are the supervisor's.
+    for extra in (["-static"], []):
+        cmd = base[:2] + extra + base[2:]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode == 0:
+            if r.stderr.strip():
+                log("warning: compiler output for service.c:\n" + r.stderr.rstrip())
+            return out, cmd
+        last = r
+    die(f"compiling {SERVICE_SRC} failed:\n{last.stderr}", 1)
+    raise AssertionError
+
+
+def strays(td: str) -> list[int]:
+    """Last resort after the run: processes other than ours that still run from,
+    in, or with a configuration file under the temporary directory `td`."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            paths = [os.readlink(f"/proc/{d}/exe"), os.readlink(f"/proc/{d}/cwd")]
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                paths.append(f.read().decode(errors="replace"))
+        except OSError:
+            continue
+        if any(td in p for p in paths) and proc_state(int(d)) not in ("Z", None):
+            found.append(int(d))
+    return found
+
+
+def cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+    total = sum(v[:8])  # guest time is already part of user time
+    return total - idle, total
+
+
+def become_subreaper() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        die(f"prctl(PR_SET_CHILD_SUBREAPER) failed: {os.strerror(ctypes.get_errno())}")
+
+
+# --------------------------------------------------------------------------
+# process helpers
+
+
+def children_of(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+        return kids
+    except FileNotFoundError:
+        if not os.path.exists(f"/proc/{pid}"):
+            return []
+    # Kernel without CONFIG_PROC_CHILDREN: scan /proc for the parent pid.
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    s = f.read()
+            except OSError:
+                continue
+            if int(s[s.rindex(")") + 2:].split()[1]) == pid:
+                kids.append(int(d))
+    return kids
+
+
+def descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    todo = children_of(pid)
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children_of(p)
+    return out
+
+
+def proc_state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+        return s[s.rindex(")") + 2]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def exe_of(pid: int) -> str | None:
+    try:
+        return os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        return None
+
+
+REAPED: dict[int, int] = {}  # pid -> wait status, for our (adopted) children
+
+
+def reap() -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        REAPED[pid] = status
+
+
+def describe_status(status: int | None) -> str:
+    if status is None:
+        return "?"
+    if os.WIFEXITED(status):
+        return f"exit {os.WEXITSTATUS(status)}"
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"status {status:#x}"
+
+
+def kill_everything(first: int | None = None, timeout: float = 15) -> list[int]:
+    """SIGKILL every descendant of the harness (the supervisor `first`, so that it
+    cannot restart anything) and reap them. Being a child subreaper, the harness
+    adopts every orphan, so nothing escapes. Returns the pids that were killed."""
+    killed: list[int] = []
+    reap()
+    if first is not None and first not in REAPED:  # a reaped pid may have been reused
+        try:
+            os.kill(first, signal.SIGKILL)
+            killed.append(first)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while True:
+        reap()
+        left = [p for p in descendants(os.getpid()) if proc_state(p) not in ("Z", None)]
+        if not left and not children_of(os.getpid()):
+            return killed
+        if time.monotonic() > deadline:
+            raise BenchError(f"processes left that SIGKILL did not remove: {left}")
+        for p in left:
+            try:
+                os.kill(p, signal.SIGKILL)
+                killed.append(p)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.005)
+
+
+def read_kib(path: str, keys: tuple[str, ...]) -> dict[str, int]:
+    vals: dict[str, int] = {}
+    with open(path) as f:
+        for line in f:
+            k, _, rest = line.partition(":")
+            if k in keys:
+                vals[k] = int(rest.split()[0])  # kB
+    return vals
+
+
+# --------------------------------------------------------------------------
+# configuring and starting a supervisor
+
+
+class Run:
+    """One supervisor instance supervising `names`, configured in its own work
+    directory, with stdin on /dev/null and stdout+stderr on a pipe that the
+    harness reads, as a container runtime does."""
+
+    def __init__(self, sup: Supervisor, workdir: Path, markers: Path, service_bin: Path,
+                 names: list[str]):
+        self.sup = sup
+        self.workdir = workdir
+        self.markers = markers
+        self.names = names
+        workdir.mkdir()
+        for e in os.listdir(markers):
+            os.unlink(markers / e)
+        self.argv = configure(sup, workdir, service_bin, names)
+        age_tree(workdir)
+        self.output = bytearray()
+        self.out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            # room for everything a run logs, so that the supervisor never blocks on it
+            fcntl.fcntl(self.out_r, fcntl.F_SETPIPE_SZ, 1 << 20)
+        except OSError:
+            pass
+        os.set_blocking(self.out_r, False)
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, out_w, 1),
+            (os.POSIX_SPAWN_DUP2, out_w, 2),
+        ]
+        self.t_launch = time.monotonic_ns()
+        # Its own session (no controlling terminal), default SIGPIPE/SIGXFSZ (Python
+        # ignores SIGPIPE) and an empty signal mask, like a container's PID 1 gets.
+        try:
+            self.pid = os.posix_spawn(self.argv[0], self.argv, SUPERVISOR_ENV, file_actions=actions,
+                                      setsid=True, setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+                                      setsigmask=())
+        except OSError as e:
+            os.close(self.out_r)
+            raise BenchError(f"{sup.name}: cannot start {shlex.join(self.argv)}: {e}")
+        finally:
+            os.close(out_w)
+        REAPED.pop(self.pid, None)  # an earlier process may have had this pid
+
+    def drain(self) -> None:
+        """Reads what the supervisor tree has written so far (keeps the last 64 KiB)."""
+        if self.out_r < 0:
+            return
+        while True:
+            try:
+                chunk = os.read(self.out_r, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self.output += chunk
+        del self.output[:-65536]
+
+    def close(self) -> None:
+        """After everything is killed: the rest of the output, then the pipe."""
+        self.drain()
+        if self.out_r >= 0:
+            os.close(self.out_r)
+            self.out_r = -1
+
+    def log_tail(self, lines: int = 15) -> str:
+        self.drain()
+        text = self.output.decode(errors="replace").splitlines()
+        return "\n".join(text[-lines:]) or "(no output)"
+
+    def fail(self, msg: str) -> BenchError:
+        return BenchError(f"{self.sup.name}: {msg}\ncommand: {shlex.join(self.argv)}\n"
+                          f"the end of its output:\n{self.log_tail()}")
+
+    def check_alive(self) -> None:
+        reap()
+        if self.pid in REAPED:
+            raise self.fail(f"the supervisor exited early ({describe_status(REAPED[self.pid])})")
+
+    def wait_started(self, timeout: float) -> dict[str, dict]:
+        """Waits for every service's marker; returns them by name."""
+        want = len(self.names)
+        deadline = time.monotonic() + timeout
+        next_check = 0.0
+        while True:
+            got = [e for e in os.listdir(self.markers) if not e.startswith(".")]
+            if len(got) >= want:
+                break
+            now = time.monotonic()
+            if now >= next_check:
+                self.drain()
+                self.check_alive()
+                next_check = now + 0.05
+            if now > deadline:
+                raise self.fail(f"only {len(got)} of {want} services started within {timeout:g} s")
+            time.sleep(0.002)
+        markers: dict[str, dict] = {}
+        for name in got:
+            f = (self.markers / name).read_text().split()
+            markers[name] = {"start_ns": int(f[0]), "pid": int(f[1]),
+                             "sigterm_blocked": f[2] == "1", "sigterm_ignored": f[3] == "1"}
+        bad = [n for n, m in markers.items() if m["sigterm_blocked"] or m["sigterm_ignored"]]
+        if bad:
+            log(f"warning: {self.sup.name} started {len(bad)} service(s) with SIGTERM "
+                f"blocked or ignored, e.g. {bad[0]}")
+        return markers
+
+    def own_processes(self) -> list[int]:
+        """The supervisor's own processes: the one we started, plus its direct
+        children that run one of its helper binaries (s6-supervise, runsv)."""
+        own = {os.path.realpath(b) for b in self.sup.own}
+        return [self.pid] + [c for c in children_of(self.pid) if own and exe_of(c) in own]
+
+
+def configure(sup: Supervisor, workdir: Path, service_bin: Path, names: list[str]) -> list[str]:
+    """Writes the configuration for `names` and returns the command to start."""
+    if sup.kind == "ibex":
+        root = workdir / "root"
+        units = root / "etc" / "ibex" / "services"
+        units.mkdir(parents=True)
+        for n in names:
+            extra = ""
+            if n.startswith("crash"):
+                # no start rate limit: the default (5 starts in 10 s) would stop it
+                extra = "StartLimitBurst=0\n"
+            (units / f"{n}.service").write_text(
+                f"[Service]\nExecStart={service_bin} {n}\nRestart=always\nRestartSec=0\n{extra}")
+        return [sup.binary, "init", "--root", str(root)]
+    if sup.kind in ("s6", "runit"):
+        scan = workdir / ("scan" if sup.kind == "s6" else "sv")
+        scan.mkdir()
+        for n in names:
+            d = scan / n
+            d.mkdir()
+            # `run` is the service binary itself: no shell in between, as for the others
+            (d / "run").symlink_to(service_bin)
+            if sup.notify:
+                (d / "notification-fd").write_text("3\n")
+        if sup.kind == "s6":
+            return [sup.binary, str(scan)]
+        return [sup.binary, "-P", str(scan)]
+    if sup.kind == "supervisord":
+        conf = workdir / "supervisord.conf"
+        lines = [
+            "[supervisord]",
+            "nodaemon=true",
+            # its log goes only to stdout, like the others' (the usual container setup)
+            "logfile=/dev/null",
+            "logfile_maxbytes=0",
+            f"pidfile={workdir / 'supervisord.pid'}",
+            f"childlogdir={workdir}",
+            "",
+        ]
+        for n in names:
+            lines += [
+                f"[program:{n}]",
+                f"command={service_bin} {n}",
+                "autostart=true",
+                "autorestart=true",
+                "startsecs=0",
+                "stopsignal=TERM",
+                "stdout_logfile=NONE",
+                "stderr_logfile=NONE",
+                "",
+            ]
+        conf.write_text("\n".join(lines))
+        return [sup.binary, "-n", "-c", str(conf)]
+    raise AssertionError(sup.kind)
+
+
+def age_tree(top: Path, seconds: float = 60) -> None:
+    """Backdates the modification time of the configuration. runsvdir sleeps 1 s
+    before its first scan when the scan directory was modified in the current
+    second, which in a real container (configuration from the image) it never is."""
+    t = time.time() - seconds
+    for dirpath, dirnames, filenames in os.walk(top):
+        for n in dirnames + filenames:
+            os.utime(os.path.join(dirpath, n), (t, t), follow_symlinks=False)
+    os.utime(top, (t, t))
+
+
+# --------------------------------------------------------------------------
+# measurements
+
+
+def measure_memory(sup: Supervisor, n: int, ctx: dict) -> dict:
+    names = [f"svc{i:03d}" for i in range(n)]
+    run = Run(sup, ctx["workdir"](), ctx["markers"], ctx["service"], names)
+    try:
+        markers = run.wait_started(ctx["timeout"])
+        time.sleep(ctx["mem_settle"])
+        run.check_alive()
+        procs = run.own_processes()
+        expect = 1 + (n if sup.own else 0)
+        if len(procs) != expect:
+            raise run.fail(f"expected {expect} supervisor processes, found {len(procs)}: {procs}")
+        total = {"rss_kib": 0, "pss_kib": 0, "uss_kib": 0}
+        root: dict = {}
+        for p in procs:
+            ro = read_kib(f"/proc/{p}/smaps_rollup", ("Rss", "Pss", "Private_Clean", "Private_Dirty"))
+            m = {"rss_kib": ro["Rss"], "pss_kib": ro["Pss"],
+                 "uss_kib": ro.get("Private_Clean", 0) + ro.get("Private_Dirty", 0)}
+            if p == run.pid:
+                root = m
+            for k in total:
+                total[k] += m[k]
+        return {"services": n, "processes": len(procs), **total, "root": root,
+                "start_ns": max(m["start_ns"] for m in markers.values()) - run.t_launch}
+    finally:
+        try:
+            kill_everything(run.pid)
+        finally:
+            run.close()
+
+
+def measure_startstop(sup: Supervisor, n: int, ctx: dict) -> dict:
+    names = [f"svc{i:03d}" for i in range(n)]
+    run = Run(sup, ctx["workdir"](), ctx["markers"], ctx["service"], names)
+    try:
+        markers = run.wait_started(ctx["timeout"])
+        last = max(m["start_ns"] for m in markers.values())
+        first = min(m["start_ns"] for m in markers.values())
+        # Let every service be up for `settle` seconds: runsv pauses 1 s after a
+        # service that ran for less than 1 s exits, also when stopping.
+        rest = ctx["settle"] - (time.monotonic_ns() - last) / 1e9
+        if rest > 0:
+            time.sleep(rest)
+        run.drain()
+        run.check_alive()
+        tree = [run.pid] + descendants(run.pid)
+        services = {m["pid"] for m in markers.values()}
+        missing = services - set(tree)
+        if missing:
+            raise run.fail(f"{len(missing)} service(s) no longer run before the stop "
+                           f"(e.g. pid {min(missing)}): did they restart?")
+        own = set(run.own_processes())
+        exits = stop_and_wait(run, tree, ctx["timeout"])
+        reap()
+        status = REAPED.get(run.pid)
+        left = kill_everything(run.pid)
+        if left:
+            log(f"warning: {sup.name}: {len(left)} process(es) were still there after the stop "
+                f"and had to be killed: {left[:10]}")
+        return {
+            "services": n,
+            "start_ns": last - run.t_launch,
+            "first_service_ns": first - run.t_launch,
+            "stop_ns": max(exits.values()),
+            "stop_supervisor_ns": max(exits[p] for p in own),
+            "stop_services_ns": max(exits[p] for p in services),
+            "processes": len(tree),
+            "exit": describe_status(status),
+        }
+    finally:
+        try:
+            kill_everything(run.pid)
+        finally:
+            run.close()
+
+
+def stop_and_wait(run: Run, tree: list[int], timeout: float) -> dict[int, int]:
+    """Sends the supervisor its stop signal and waits until every process of
+    `tree` has exited. Returns each one's exit time in ns after the signal."""
+    fds: dict[int, int] = {}
+    polled: list[int] = []
+    for p in tree:
+        try:
+            fds[os.pidfd_open(p)] = p
+        except (OSError, AttributeError):
+            polled.append(p)  # kernel < 5.3: poll /proc instead
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    exits: dict[int, int] = {}
+    t0 = time.monotonic_ns()
+    os.kill(run.pid, run.sup.stop_signal)
+    deadline = t0 + int(timeout * 1e9)
+    try:
+        while fds or polled:
+            now = time.monotonic_ns()
+            if now > deadline:
+                left = sorted(list(fds.values()) + polled)
+                raise run.fail(f"{len(left)} process(es) still running {timeout:g} s after "
+                               f"{signal.Signals(run.sup.stop_signal).name}: {left[:10]}")
+            wait_ms = 1 if polled else max(1, (deadline - now) // 1_000_000)
+            events = poller.poll(wait_ms)
+            t = time.monotonic_ns()
+            for fd, _ in events:
+                exits[fds.pop(fd)] = t - t0
+                poller.unregister(fd)
+                os.close(fd)
+            for p in list(polled):
+                if proc_state(p) in ("Z", None):
+                    exits[p] = t - t0
+                    polled.remove(p)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return exits
+
+
+def measure_restart(sup: Supervisor, crashes: int, ctx: dict) -> dict:
+    run = Run(sup, ctx["workdir"](), ctx["markers"], ctx["service"], ["crash"])
+    logf = ctx["markers"] / "crash.log"
+    timeout = ctx["timeout"] + (crashes + 1) * (ctx["crash_after"] + 2.5)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                text = logf.read_text()
+            except FileNotFoundError:
+                text = ""
+            starts = text.count("start ")
+            if starts >= crashes + 1:
+                break
+            run.drain()
+            run.check_alive()
+            if time.monotonic() > deadline:
+                raise run.fail(f"crashing service started {starts} time(s) in {timeout:g} s, "
+                               f"wanted {crashes + 1}")
+            time.sleep(0.01)
+    finally:
+        try:
+            kill_everything(run.pid)
+        finally:
+            run.close()
+    events = [l.split() for l in logf.read_text().splitlines() if l.strip()]
+    lat: list[int] = []
+    last_exit = None
+    for ev in events:
+        if ev[0] == "exit":
+            last_exit = int(ev[1])
+        elif ev[0] == "start" and last_exit is not None:
+            lat.append(int(ev[1]) - last_exit)
+            last_exit = None
+    if len(lat) < crashes:
+        raise run.fail(f"could not pair crashes and restarts in {logf}: {events}")
+    return {"latencies_ns": lat[:crashes]}
+
+
+# --------------------------------------------------------------------------
+# statistics / report
+
+
+def summary(xs: list[float]) -> dict:
+    xs = sorted(xs)
+    q = statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 else [xs[0]] * 3
+    return {"median": statistics.median(xs), "min": xs[0], "max": xs[-1],
+            "p25": q[0], "p75": q[2], "n": len(xs)}
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(r: float | None) -> str:
+    return "–" if r is None else f"{r:.2f}x"
+
+
+def fmt_spread(s: dict) -> str:
+    if s["median"] == 0:
+        return ""
+    return f" ±{(s['p75'] - s['p25']) / 2 / s['median'] * 100:.0f}%"
+
+
+def fmt_kib(k: float | None) -> str:
+    if k is None:
+        return "–"
+    return f"{k:,.0f} KiB" if k < 10 * 1024 else f"{k / 1024:,.1f} MiB"
+
+
+def fmt_ms(ns: float) -> str:
+    ms = ns / 1e6
+    return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
+
+
+def get(d: dict | None, *path: str):
+    for p in path:
+        d = d.get(p) if isinstance(d, dict) else None
+    return d
+
+
+def analyse(sups: list[Supervisor], mem_sizes: list[int]) -> dict:
+    res: dict = {}
+    for s in sups:
+        r: dict = {"kind": s.kind, "command": s.binary}
+        if s.memory:
+            r["memory"] = {}
+            for n in mem_sizes:
+                samples = s.memory.get(n, [])
+                if samples:
+                    r["memory"][str(n)] = {
+                        **{k: summary([float(x[k]) for x in samples])
+                           for k in ("rss_kib", "pss_kib", "uss_kib")},
+                        "processes": samples[0]["processes"],
+                        "samples": samples,
+                    }
+        if s.startstop:
+            r["startstop"] = {k: summary([float(x[k]) for x in s.startstop])
+                              for k in ("start_ns", "first_service_ns", "stop_ns",
+                                        "stop_supervisor_ns", "stop_services_ns")}
+            r["startstop"]["exit"] = sorted({x["exit"] for x in s.startstop})
+            r["startstop"]["samples"] = s.startstop
+        if s.restart:
+            lat = [float(x) for sample in s.restart for x in sample["latencies_ns"]]
+            r["restart"] = {"latency_ns": summary(lat), "samples": s.restart}
+        res[s.name] = r
+    ref = res.get(REFERENCE, {})
+    rref = res.get(RESTART_REFERENCE, {})
+    for name, r in res.items():
+        big = str(max(mem_sizes)) if mem_sizes else None
+        r["ratios_vs_s6"] = {
+            "pss_max_services": ratio(get(r, "memory", big, "pss_kib", "median"),
+                                      get(ref, "memory", big, "pss_kib", "median")),
+            "rss_max_services": ratio(get(r, "memory", big, "rss_kib", "median"),
+                                      get(ref, "memory", big, "rss_kib", "median")),
+            "start": ratio(get(r, "startstop", "start_ns", "median"),
+                           get(ref, "startstop", "start_ns", "median")),
+            "stop": ratio(get(r, "startstop", "stop_ns", "median"),
+                          get(ref, "startstop", "stop_ns", "median")),
+            "restart_vs_s6": ratio(get(r, "restart", "latency_ns", "median"),
+                                   get(ref, "restart", "latency_ns", "median")),
+            "restart_vs_s6_ready": ratio(get(r, "restart", "latency_ns", "median"),
+                                         get(rref, "restart", "latency_ns", "median")),
+        }
+        # robust against slow drift: the median over rounds of the same-round ratio
+        if "startstop" in r and "startstop" in ref and name != REFERENCE:
+            pairs = list(zip(r["startstop"]["samples"], ref["startstop"]["samples"]))
+            r["paired_ratios_vs_s6"] = {
+                k: statistics.median(a[k] / b[k] for a, b in pairs if b[k])
+                for k in ("start_ns", "stop_ns")
+            }
+    return res
+
+
+def check_targets(res: dict, mem_sizes: list[int]) -> dict | None:
+    r = res.get("ibex")
+    if not r:
+        return None
+    rt = r["ratios_vs_s6"]
+
+    def t(value, limit, ok):
+        return {"value": value, "limit": limit, "pass": bool(ok)}
+
+    m100 = get(r, "memory", "100")
+    rss = get(m100, "rss_kib", "median")
+    procs = get(m100, "processes")
+    out = {}
+    if m100:
+        out["rss_100"] = t(rss, TARGETS["rss_100_max_kib"],
+                           rss is not None and procs == 1 and rss <= TARGETS["rss_100_max_kib"])
+    # a phase that was not run (--rounds 0, --restart-rounds 0) has no target row
+    if "startstop" in r:
+        out["start_ratio"] = t(rt["start"], TARGETS["start_ratio_max"],
+                               rt["start"] is not None and rt["start"] <= TARGETS["start_ratio_max"])
+        out["stop_ratio"] = t(rt["stop"], TARGETS["stop_ratio_max"],
+                              rt["stop"] is not None and rt["stop"] <= TARGETS["stop_ratio_max"])
+    if "restart" in r:
+        rr = rt["restart_vs_s6_ready"]
+        out["restart_ratio"] = t(rr, TARGETS["restart_ratio_max"],
+                                 rr is not None and rr <= TARGETS["restart_ratio_max"])
+    return out or None
+
+
+RESTART_SETTING = {
+    "ibex": "`Restart=always`, `RestartSec=0`, `StartLimitBurst=0`",
+    "s6": "no setting; fixed 1 s pause when not ready",
+    "s6-ready": "`notification-fd` (service ready > 1 s)",
+    "runit": "no setting; 1 s pause only if it ran < 1 s",
+    "supervisord": "`autorestart=true`, `startsecs=0`",
+}
+
+STOP_HOW = {
+    "ibex": "SIGTERM to ibex",
+    "s6": "SIGTERM to s6-svscan",
+    "runit": "SIGHUP to runsvdir",
+    "supervisord": "SIGTERM to supervisord",
+}
+
+
+def markdown(res: dict, meta: dict, targets: dict | None) -> str:
+    L: list[str] = []
+    sizes = meta["mem_sizes"]
+    L.append(f"## Supervisor benchmark ({meta['services']} services x {meta['rounds']} rounds, "
+             f"interleaved; memory median of {meta['mem_samples']}; restart: "
+             f"{meta['restart_rounds']} x {meta['crashes']} crashes)")
+    L.append("")
+    L.append(f"kernel {meta['kernel']}, {meta['cpus']} CPUs, service `{meta['service_cc']}`; "
+             f"ratios relative to {REFERENCE}; ± is half the IQR")
+    busy = meta.get("machine_cpu_busy")
+    if busy is not None:
+        L.append("")
+        note = (" (**busy: other load on the machine, expect noise**)" if busy > 0.25 else "")
+        L.append(f"machine CPU busy during the run: {busy * 100:.0f}%{note}; the benchmark itself "
+                 "keeps it mostly idle")
+    vers = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
+    if vers:
+        L.append("")
+        L.append(f"versions: {vers}")
+
+    if any("memory" in r for r in res.values()):
+        L.append("")
+        L.append("### Memory of the supervisor's own processes (services excluded)")
+        L.append("")
+        hdr = "| supervisor | processes | " + " | ".join(f"PSS {n}" for n in sizes) + \
+              f" | x s6 | " + " | ".join(f"RSS {n}" for n in sizes) + " | x s6 | PSS per service |"
+        L.append(hdr)
+        L.append("|---|---:|" + "---:|" * (2 * len(sizes) + 3))
+        for name, r in res.items():
+            if "memory" not in r:
+                continue
+            m = r["memory"]
+            big = str(max(sizes))
+            pss = [get(m, str(n), "pss_kib", "median") for n in sizes]
+            rss = [get(m, str(n), "rss_kib", "median") for n in sizes]
+            procs = get(m, big, "processes")
+            per = None
+            if len(sizes) > 1 and pss[0] is not None and pss[-1] is not None:
+                per = (pss[-1] - pss[0]) / (sizes[-1] - sizes[0])
+            L.append(f"| {name} | {procs if procs is not None else '–'} | "
+                     + " | ".join(fmt_kib(x) for x in pss)
+                     + f" | {fmt_ratio(r['ratios_vs_s6']['pss_max_services'])} | "
+                     + " | ".join(fmt_kib(x) for x in rss)
+                     + f" | {fmt_ratio(r['ratios_vs_s6']['rss_max_services'])} | "
+                     + f"{'–' if per is None else f'{per:,.1f} KiB'} |")
+        L.append("")
+        L.append(f"Columns are the number of services; `processes` is the count at {max(sizes)} "
+                 "services; ratios are at that count. RSS counts shared pages (libraries) in "
+                 "every process, PSS splits them among their users.")
+
+    if any("startstop" in r for r in res.values()):
+        L.append("")
+        L.append(f"### Start and stop of {meta['services']} services")
+        L.append("")
+        L.append("| supervisor | start (ms) | x s6 | first service (ms) | stop (ms) | x s6 "
+                 "| services gone (ms) | stopped by | supervisor exit |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---|---|")
+        for name, r in res.items():
+            ss = r.get("startstop")
+            if not ss:
+                continue
+            rt = r["ratios_vs_s6"]
+            L.append(f"| {name} | {fmt_ms(ss['start_ns']['median'])}{fmt_spread(ss['start_ns'])} "
+                     f"| {fmt_ratio(rt['start'])} | {fmt_ms(ss['first_service_ns']['median'])} "
+                     f"| {fmt_ms(ss['stop_ns']['median'])}{fmt_spread(ss['stop_ns'])} "
+                     f"| {fmt_ratio(rt['stop'])} | {fmt_ms(ss['stop_services_ns']['median'])} "
+                     f"| {STOP_HOW.get(r['kind'], '?')} | {', '.join(ss['exit'])} |")
+        L.append("")
+        L.append("start: launch of the supervisor until the last service has started (its own "
+                 "time stamp); stop: the stop signal until the supervisor and every service have "
+                 "exited; services gone: until the last service has exited.")
+        paired = {n: r["paired_ratios_vs_s6"] for n, r in res.items() if "paired_ratios_vs_s6" in r}
+        if paired:
+            L.append("")
+            L.append("Cross-check, median over rounds of the same-round ratio supervisor/s6:")
+            L.append("")
+            L.append("| supervisor | start x s6 (paired) | stop x s6 (paired) |")
+            L.append("|---|---:|---:|")
+            for n, p in paired.items():
+                L.append(f"| {n} | {p['start_ns']:.2f}x | {p['stop_ns']:.2f}x |")
+
+    if any("restart" in r for r in res.values()):
+        L.append("")
+        L.append(f"### Restart of a crashing service (exit 1 after {meta['crash_after_s']:g} s up)")
+        L.append("")
+        L.append("| supervisor | setting | crash → running (ms) | min | max | x s6 | x s6-ready |")
+        L.append("|---|---|---:|---:|---:|---:|---:|")
+        for name, r in res.items():
+            rs = r.get("restart")
+            if not rs:
+                continue
+            l = rs["latency_ns"]
+            rt = r["ratios_vs_s6"]
+            L.append(f"| {name} | {RESTART_SETTING.get(name, '')} | {fmt_ms(l['median'])} "
+                     f"| {fmt_ms(l['min'])} | {fmt_ms(l['max'])} | {fmt_ratio(rt['restart_vs_s6'])} "
+                     f"| {fmt_ratio(rt['restart_vs_s6_ready'])} |")
+        L.append("")
+        L.append("From the crashed instance's last time stamp (just before `_exit(1)`) to the "
+                 "next instance's first. s6-ready is s6 with a `notification-fd` and a service "
+                 "that reports readiness at once: s6-supervise then restarts without its 1 s "
+                 "pause, its smallest possible delay.")
+
+    if targets:
+        L.append("")
+        L.append("### ibex targets")
+        L.append("")
+        L.append("| target | value | limit | result |")
+        L.append("|---|---:|---:|---|")
+        procs = get(res, "ibex", "memory", "100", "processes")
+        names = {
+            "rss_100": ("RSS with 100 services" + ("" if procs == 1 else f" ({procs} processes!)"),
+                        fmt_kib, lambda v: fmt_kib(v)),
+            "start_ratio": ("start of 50 services vs s6", lambda v: fmt_ratio(v), fmt_ratio),
+            "stop_ratio": ("stop of 50 services vs s6", lambda v: fmt_ratio(v), fmt_ratio),
+            "restart_ratio": ("restart latency vs s6 at its minimum (s6-ready)",
+                              lambda v: "–" if v is None else f"{v:.4f}x", fmt_ratio),
+        }
+        for k, t in targets.items():
+            label, fv, fl = names[k]
+            L.append(f"| {label} | {fv(t['value'])} | ≤ {fl(t['limit'])} | "
+                     f"{'PASS' if t['pass'] else 'FAIL'} |")
+    elif "ibex" not in res:
+        L.append("")
+        L.append("(ibex not benchmarked: pass --ibex PATH or set IBEX=PATH)")
+    return "\n".join(L)
+
+
+# --------------------------------------------------------------------------
+# main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        description="Compare `ibex init` with s6, runit and supervisord: supervisor memory with "
+                    "1/10/100 services, time to start and to stop 50 services, restart latency "
+                    "of a crashing service. Run as root.")
+    ap.add_argument("ibex_pos", nargs="?", metavar="IBEX",
+                    help="path to the ibex binary (same as --ibex; default: $IBEX)")
+    ap.add_argument("--ibex", help="path to the ibex binary (default: $IBEX)")
+    ap.add_argument("--rounds", type=int,
+                    help=f"start/stop rounds per supervisor (default {DEFAULT_ROUNDS}, --quick: {QUICK_ROUNDS})")
+    ap.add_argument("--services", type=int, default=DEFAULT_SERVICES,
+                    help=f"services in the start/stop test (default {DEFAULT_SERVICES})")
+    ap.add_argument("--mem-sizes", default=",".join(map(str, DEFAULT_MEM_SIZES)),
+                    help="service counts for the memory test (default 1,10,100)")
+    ap.add_argument("--mem-samples", type=int,
+                    help=f"memory samples per size (default {DEFAULT_MEM_SAMPLES}, --quick: {QUICK_MEM_SAMPLES})")
+    ap.add_argument("--restart-rounds", type=int,
+                    help=f"restart-test rounds (default {DEFAULT_RESTART_ROUNDS}, --quick: {QUICK_RESTART_ROUNDS})")
+    ap.add_argument("--crashes", type=int,
+                    help=f"crashes per restart round (default {DEFAULT_CRASHES}, --quick: {QUICK_CRASHES})")
+    ap.add_argument("--crash-after", type=float, default=1.1,
+                    help="seconds the crashing service runs before exit 1 (default 1.1; more "
+                         "than 1 s so that runit and s6-ready restart without their pause)")
+    ap.add_argument("--settle", type=float, default=1.2,
+                    help="seconds every service runs before the stop (default 1.2)")
+    ap.add_argument("--mem-settle", type=float,
+                    help="seconds after the last service started before reading memory "
+                         "(default 0.5, --quick: 0.3)")
+    ap.add_argument("--supervisors", help="comma-separated subset (ibex,s6,runit,supervisord); "
+                                          "s6 is always included")
+    ap.add_argument("--json", metavar="PATH", help="also write full results (all samples) as JSON")
+    ap.add_argument("--quick", action="store_true", help="one short round: a smoke test, not a measurement")
+    ap.add_argument("--timeout", type=float, default=30,
+                    help="seconds a start or a stop may take before the run fails (default 30)")
+    ap.add_argument("--no-install", action="store_true",
+                    help="do not apt-get install missing s6/runit/supervisor/gcc")
+    ap.add_argument("--check", action="store_true", help="exit 3 if ibex misses one of its targets")
+    a = ap.parse_args(argv)
+    if a.ibex and a.ibex_pos and a.ibex != a.ibex_pos:
+        ap.error("ibex path given twice (positional and --ibex)")
+    a.ibex = a.ibex or a.ibex_pos or os.environ.get("IBEX") or None
+    q = a.quick
+    a.rounds = a.rounds if a.rounds is not None else (QUICK_ROUNDS if q else DEFAULT_ROUNDS)
+    a.mem_samples = a.mem_samples if a.mem_samples is not None else (QUICK_MEM_SAMPLES if q else DEFAULT_MEM_SAMPLES)
+    a.restart_rounds = (a.restart_rounds if a.restart_rounds is not None
+                        else (QUICK_RESTART_ROUNDS if q else DEFAULT_RESTART_ROUNDS))
+    a.crashes = a.crashes if a.crashes is not None else (QUICK_CRASHES if q else DEFAULT_CRASHES)
+    a.mem_settle = a.mem_settle if a.mem_settle is not None else (0.3 if q else 0.5)
+    try:
+        a.mem_sizes = sorted({int(x) for x in a.mem_sizes.split(",") if x.strip()})
+    except ValueError:
+        ap.error("--mem-sizes takes a comma-separated list of numbers")
+    if a.rounds < 0 or a.mem_samples < 0 or a.restart_rounds < 0 or a.crashes < 1 \
+            or a.services < 1 or any(n < 1 or n > 500 for n in a.mem_sizes):
+        ap.error("--rounds, --mem-samples and --restart-rounds must be >= 0, --crashes and "
+                 "--services >= 1, --mem-sizes between 1 and 500")
+    if a.crash_after < 0.01 or a.settle < 0:
+        ap.error("--crash-after must be >= 0.01 and --settle >= 0")
+    return a
+
+
+def rotate(items: list, k: int) -> list:
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def main(argv: list[str]) -> int:
+    a = parse_args(argv)
+    check_environment()
+
+    sups: list[Supervisor] = []
+    if a.ibex:
+        ibex = os.path.abspath(a.ibex)
+        if not (os.path.isfile(ibex) and os.access(ibex, os.X_OK)):
+            die(f"ibex binary {ibex!r} does not exist or is not executable")
+        sups.append(Supervisor("ibex", "ibex", ibex, None))
+    else:
+        log("no ibex binary given (--ibex PATH or IBEX=PATH): benchmarking the others only")
+    sups += anchors()
+    if a.supervisors:
+        wanted = {s.strip() for s in a.supervisors.split(",") if s.strip()} | {REFERENCE}
+        unknown = wanted - {s.name for s in sups} - ({"ibex"} if not a.ibex else set())
+        if unknown:
+            die(f"unknown supervisor(s) in --supervisors: {', '.join(sorted(unknown))}")
+        sups = [s for s in sups if s.name in wanted]
+
+    ensure_tools(sups, install=not a.no_install)
+    for s in list(sups):
+        if not all(os.access(b, os.X_OK) for b in (s.binary, *s.own)):
+            if s.name == REFERENCE:
+                die(f"{s.binary} is missing and could not be installed; s6 is the reference")
+            log(f"warning: {s.binary} missing; skipping {s.name}")
+            sups.remove(s)
+    # the restart test also runs s6 with readiness notification, its fastest setting
+    restart_sups = list(sups)
+    restart_sups.insert(restart_sups.index(next(s for s in sups if s.name == REFERENCE)) + 1, s6_ready())
+
+    versions = {s.name: (ibex_version(s.binary) if s.kind == "ibex" else package_version(s.package))
+                for s in sups}
+    t_start = time.monotonic()
+    cpu_start = cpu_times()
+    failed: str | None = None
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+    # clean up (kill every supervisor and service) when told to stop
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
+    td = tempfile.mkdtemp(prefix="ibex-sv-bench-")
+    try:
+        tdp = Path(td)
+        os.chmod(td, 0o755)
+        markers = tdp / "markers"
+        markers.mkdir()
+        service_bin, cc_cmd = compile_service(tdp, markers, round(a.crash_after * 1000))
+        counter = iter(range(1_000_000))
+        ctx = {
+            "workdir": lambda: tdp / f"run{next(counter):04d}",
+            "markers": markers,
+            "service": service_bin,
+            "timeout": a.timeout,
+            "settle": a.settle,
+            "mem_settle": a.mem_settle,
+            "crash_after": a.crash_after,
+        }
+        become_subreaper()
+        try:
+            if a.mem_samples and a.mem_sizes:
+                jobs = [(s, n) for n in a.mem_sizes for s in sups]
+                for rnd in range(a.mem_samples):
+                    for s, n in rotate(jobs, rnd):
+                        s.memory.setdefault(n, []).append(measure_memory(s, n, ctx))
+                    log(f"memory sample {rnd + 1}/{a.mem_samples} done ({time.monotonic() - t_start:.0f} s)")
+            if a.rounds and not a.quick:
+                log(f"warm-up: one discarded start/stop per supervisor ({', '.join(s.name for s in sups)})")
+                for s in sups:
+                    measure_startstop(s, a.services, ctx)
+            if a.rounds:
+                for rnd in range(a.rounds):
+                    for s in rotate(sups, rnd):
+                        s.startstop.append(measure_startstop(s, a.services, ctx))
+                    log(f"start/stop round {rnd + 1}/{a.rounds} done ({time.monotonic() - t_start:.0f} s)")
+            for rnd in range(a.restart_rounds):
+                for s in rotate(restart_sups, rnd):
+                    s.restart.append(measure_restart(s, a.crashes, ctx))
+                log(f"restart round {rnd + 1}/{a.restart_rounds} done ({time.monotonic() - t_start:.0f} s)")
+        except BenchError as e:
+            failed = str(e)
+        except KeyboardInterrupt:
+            failed = "interrupted"
+    finally:
+        try:
+            kill_everything()
+        except BenchError as e:
+            log(f"warning: cleanup: {e}")
+        for p in strays(td):
+            log(f"warning: killing stray process {p} that still uses {td}")
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if failed and failed != "interrupted":
+            log(f"kept {td} (configurations and logs) for inspection")
+        else:
+            shutil.rmtree(td, ignore_errors=True)
+    if failed:
+        die(failed, 1)
+    cpu_end = cpu_times()
+    busy = ratio(cpu_end[0] - cpu_start[0], cpu_end[1] - cpu_start[1])
+
+    all_sups = restart_sups
+    res = analyse(all_sups, a.mem_sizes)
+    targets = check_targets(res, a.mem_sizes)
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "kernel": platform.release(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "rounds": a.rounds,
+        "services": a.services,
+        "mem_sizes": a.mem_sizes,
+        "mem_samples": a.mem_samples,
+        "restart_rounds": a.restart_rounds,
+        "crashes": a.crashes,
+        "crash_after_s": a.crash_after,
+        "settle_s": a.settle,
+        "mem_settle_s": a.mem_settle,
+        "quick": a.quick,
+        "service_cc": " ".join(c for c in cc_cmd[:-3] + cc_cmd[-1:] if not c.startswith("-D"))
+                      .replace(str(SERVICE_SRC), "service.c"),
+        "versions": versions,
+        "duration_s": round(time.monotonic() - t_start, 1),
+        "machine_cpu_busy": None if busy is None else round(busy, 3),
+        "reference": REFERENCE,
+        "restart_reference": RESTART_REFERENCE,
+        "targets": TARGETS,
+    }
+    print(markdown(res, meta, targets))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"meta": meta, "supervisors": res, "targets": targets}, f, indent=2)
+            f.write("\n")
+        log(f"wrote {a.json}")
+    log(f"total {meta['duration_s']} s")
+    if a.check and targets and not all(t["pass"] for t in targets.values()):
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

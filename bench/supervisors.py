@@ -11,7 +11,11 @@ all in the same invocation:
   * stop: from the stop signal until the supervisor and all 50 services have
     exited;
   * restart: from the exit of a crashing service until its next instance
-    runs, with the smallest restart delay each supervisor allows.
+    runs, with the smallest restart delay each supervisor allows;
+  * status: the wall time of one complete status query of 100 services with
+    each supervisor's own client (`ibex status --json`, `supervisorctl
+    status`, `sv status DIR...`, and 100 calls of `s6-svstat DIR`, which
+    takes one directory per call).
 
 Each supervisor is a direct child of this harness, which is a child
 subreaper, so every process of the supervision tree stays visible and is
@@ -64,6 +68,9 @@ QUICK_CRASHES = 1
 QUICK_MEM_SAMPLES = 1
 DEFAULT_MEM_SIZES = (1, 10, 100)
 DEFAULT_SERVICES = 50
+DEFAULT_STATUS_REPS = 30
+QUICK_STATUS_REPS = 5
+DEFAULT_STATUS_SERVICES = 100
 
 # Targets for ibex.
 TARGETS = {
@@ -71,6 +78,10 @@ TARGETS = {
     "start_ratio_max": 0.80,           # start of 50 services, vs s6
     "stop_ratio_max": 1.00,            # stop of 50 services, vs s6
     "restart_ratio_max": 1.00,         # crash -> restart, vs s6 at its minimum delay
+    # status query of all 100 services: strictly faster than supervisorctl and
+    # than the 100 s6-svstat calls that s6 needs
+    "status_vs_supervisorctl_lt": 1.00,
+    "status_vs_s6_lt": 1.00,
 }
 
 
@@ -83,18 +94,27 @@ class Supervisor:
     own: tuple[str, ...] = ()  # other binaries whose processes belong to the supervisor
     stop_signal: int = signal.SIGTERM
     notify: bool = False  # s6 only: services get a notification-fd (restart test)
+    client: str | None = None  # its status client (status test); None: the binary itself
     memory: dict[int, list[dict]] = field(default_factory=dict)
     startstop: list[dict] = field(default_factory=list)
     restart: list[dict] = field(default_factory=list)
+    status: list[dict] = field(default_factory=list)
 
 
 def anchors() -> list[Supervisor]:
     return [
-        Supervisor("s6", "s6", "/usr/bin/s6-svscan", "s6", ("/usr/bin/s6-supervise",)),
+        Supervisor("s6", "s6", "/usr/bin/s6-svscan", "s6", ("/usr/bin/s6-supervise",),
+                   client="/usr/bin/s6-svstat"),
         Supervisor("runit", "runit", "/usr/bin/runsvdir", "runit", ("/usr/bin/runsv",),
-                   stop_signal=signal.SIGHUP),
-        Supervisor("supervisord", "supervisord", "/usr/bin/supervisord", "supervisor"),
+                   stop_signal=signal.SIGHUP, client="/usr/bin/sv"),
+        Supervisor("supervisord", "supervisord", "/usr/bin/supervisord", "supervisor",
+                   client="/usr/bin/supervisorctl"),
     ]
+
+
+def programs(s: Supervisor) -> tuple[str, ...]:
+    """Every program of the supervisor that the harness needs."""
+    return (s.binary, *s.own, *((s.client,) if s.client else ()))
 
 
 def s6_ready() -> Supervisor:
@@ -188,7 +208,7 @@ def stop_new_system_supervisord(before: set[int]) -> None:
 
 def ensure_tools(sups: list[Supervisor], install: bool) -> None:
     missing = sorted({s.package for s in sups
-                      if s.package and not all(os.access(b, os.X_OK) for b in (s.binary, *s.own))})
+                      if s.package and not all(os.access(b, os.X_OK) for b in programs(s))})
     if shutil.which("gcc") is None:
         missing += ["gcc", "libc6-dev"]
     if missing and install and shutil.which("apt-get"):
@@ -389,10 +409,11 @@ def read_kib(path: str, keys: tuple[str, ...]) -> dict[str, int]:
 class Run:
     """One supervisor instance supervising `names`, configured in its own work
     directory, with stdin on /dev/null and stdout+stderr on a pipe that the
-    harness reads, as a container runtime does."""
+    harness reads, as a container runtime does. `control`: supervisord also
+    gets the control socket that supervisorctl needs (status test)."""
 
     def __init__(self, sup: Supervisor, workdir: Path, markers: Path, service_bin: Path,
-                 names: list[str]):
+                 names: list[str], control: bool = False):
         self.sup = sup
         self.workdir = workdir
         self.markers = markers
@@ -400,7 +421,7 @@ class Run:
         workdir.mkdir()
         for e in os.listdir(markers):
             os.unlink(markers / e)
-        self.argv = configure(sup, workdir, service_bin, names)
+        self.argv = configure(sup, workdir, service_bin, names, control)
         age_tree(workdir)
         self.output = bytearray()
         self.out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -499,8 +520,12 @@ class Run:
         return [self.pid] + [c for c in children_of(self.pid) if own and exe_of(c) in own]
 
 
-def configure(sup: Supervisor, workdir: Path, service_bin: Path, names: list[str]) -> list[str]:
-    """Writes the configuration for `names` and returns the command to start."""
+def configure(sup: Supervisor, workdir: Path, service_bin: Path, names: list[str],
+              control: bool = False) -> list[str]:
+    """Writes the configuration for `names` and returns the command to start.
+    ibex, s6 and runit always have their control interface (ibex's socket,
+    supervise/ directories). supervisord gets its (a unix socket and the RPC
+    interface) only with `control`, so the other tests run it as before."""
     if sup.kind == "ibex":
         root = workdir / "root"
         units = root / "etc" / "ibex" / "services"
@@ -538,6 +563,20 @@ def configure(sup: Supervisor, workdir: Path, service_bin: Path, names: list[str
             f"childlogdir={workdir}",
             "",
         ]
+        if control:
+            sock = workdir / "supervisor.sock"
+            lines += [
+                "[unix_http_server]",
+                f"file={sock}",
+                "chmod=0700",
+                "",
+                "[rpcinterface:supervisor]",
+                "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+                "",
+                "[supervisorctl]",
+                f"serverurl=unix://{sock}",
+                "",
+            ]
         for n in names:
             lines += [
                 f"[program:{n}]",
@@ -726,6 +765,214 @@ def measure_restart(sup: Supervisor, crashes: int, ctx: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
+# status round trip
+
+
+# what the user runs to see every service's state, for the report
+STATUS_HOW = {
+    "ibex": "`ibex status --json --root ROOT`",
+    "s6": "`s6-svstat SCANDIR/NAME`, once per service",
+    "runit": "`sv status SVDIR/NAME...` (all in one call)",
+    "supervisord": "`supervisorctl -c CONF status`",
+}
+# the state each client reports for a service that runs
+STATUS_UP = {"ibex": "running", "s6": "up", "runit": "run", "supervisord": "RUNNING"}
+
+
+def status_queries(run: Run) -> list[list[str]]:
+    """The client command(s) that get the status of every service of `run`, as
+    a user would run them: one call, except for s6, whose s6-svstat takes a
+    single service directory."""
+    sup, w = run.sup, run.workdir
+    if sup.kind == "ibex":
+        return [[sup.binary, "status", "--json", "--root", str(w / "root")]]
+    if sup.kind == "s6":
+        return [[sup.client, str(w / "scan" / n)] for n in run.names]
+    if sup.kind == "runit":
+        return [[sup.client, "status", *(str(w / "sv" / n) for n in run.names)]]
+    if sup.kind == "supervisord":
+        return [[sup.client, "-c", str(w / "supervisord.conf"), "status"]]
+    raise AssertionError(sup.kind)
+
+
+def spawn_client(argv: list[str], timeout: float) -> tuple[int, subprocess.CompletedProcess]:
+    """Runs one client the same way for every supervisor: spawned directly (no
+    shell), stdin on /dev/null, stdout and stderr read through pipes, only PATH
+    in the environment. Returns the wall time from before the spawn until it
+    has exited and its output is read."""
+    t0 = time.monotonic_ns()
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=SUPERVISOR_ENV, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{shlex.join(argv)[:200]} did not finish within {timeout:g} s")
+    except OSError as e:
+        raise BenchError(f"cannot run {shlex.join(argv)[:200]}: {e}")
+    return time.monotonic_ns() - t0, p
+
+
+def parse_status(kind: str, argvs: list[list[str]],
+                 outs: list[subprocess.CompletedProcess]) -> list[tuple[str, str, int | None]]:
+    """(name, state, pid) for every service that the client output reports.
+    Raises BenchError for an exit status other than 0 or an unexpected line."""
+    entries: list[tuple[str, str, int | None]] = []
+    for argv, p in zip(argvs, outs):
+        text = p.stdout.decode(errors="replace")
+        if p.returncode != 0:
+            raise BenchError(f"`{shlex.join(argv)[:200]}` exited {p.returncode}\nstdout: "
+                             f"{text[:500]}\nstderr: {p.stderr.decode(errors='replace')[:500]}")
+        try:
+            if kind == "ibex":
+                # one JSON line: {"ok":true,...,"services":[{"name":..,"state":..,"pid":..},...]}
+                d = json.loads(text)
+                if d.get("ok") is not True:
+                    raise ValueError("not ok")
+                entries += [(x["name"], x["state"], x.get("pid")) for x in d["services"]]
+            elif kind == "s6":
+                # up (pid 123) 4 seconds
+                w = text.split()
+                pid = int(w[2].rstrip(")")) if w[1:2] == ["(pid"] else None
+                entries.append((os.path.basename(argv[-1]), w[0], pid))
+            elif kind == "runit":
+                # run: /path/svc000: (pid 123) 4s
+                for line in text.splitlines():
+                    state, path, rest = line.split(": ", 2)
+                    w = rest.split()
+                    pid = int(w[1].rstrip(")")) if w[:1] == ["(pid"] else None
+                    entries.append((os.path.basename(path), state, pid))
+            elif kind == "supervisord":
+                # svc000                           RUNNING   pid 123, uptime 0:00:04
+                for line in text.splitlines():
+                    w = line.split()
+                    pid = int(w[3].rstrip(",")) if w[2:3] == ["pid"] else None
+                    entries.append((w[0], w[1], pid))
+            else:
+                raise AssertionError(kind)
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            raise BenchError(f"`{shlex.join(argv)[:200]}`: unexpected output ({e}):\n{text[:500]}")
+    return entries
+
+
+def check_status(run: Run, entries: list[tuple[str, str, int | None]], pids: dict[str, int]) -> None:
+    """A query only counts if it reported every service, once, as running,
+    with the pid that the service itself wrote to its marker."""
+    want = STATUS_UP[run.sup.kind]
+    names = [e[0] for e in entries]
+    if len(names) != len(run.names) or set(names) != set(run.names):
+        missing = sorted(set(run.names) - set(names))
+        raise BenchError(f"{run.sup.name}: the status query reported {len(names)} services, not "
+                         f"the {len(run.names)} expected (missing: {missing[:5]}, "
+                         f"unexpected: {sorted(set(names) - set(run.names))[:5]})")
+    for name, state, pid in entries:
+        if state != want or pid != pids[name]:
+            raise BenchError(f"{run.sup.name}: the status query reported {name} as {state!r} "
+                             f"with pid {pid}, expected {want!r} with pid {pids[name]}")
+
+
+def query_status(run: Run, pids: dict[str, int], timeout: float) -> dict:
+    """One complete status query of every service (for s6: the loop of one
+    s6-svstat per service), timed as a whole, then validated."""
+    argvs = status_queries(run)
+    outs: list[subprocess.CompletedProcess] = []
+    calls: list[int] = []
+    t0 = time.monotonic_ns()
+    for argv in argvs:
+        dt, p = spawn_client(argv, timeout)
+        calls.append(dt)
+        outs.append(p)
+    total = time.monotonic_ns() - t0
+    check_status(run, parse_status(run.sup.kind, argvs, outs), pids)
+    sample = {"total_ns": total, "calls": len(calls),
+              "output_bytes": sum(len(p.stdout) for p in outs)}
+    if len(calls) > 1:
+        sample["call_ns"] = calls
+    return sample
+
+
+def probe_s6_svstat_multi(run: Run, timeout: float) -> dict:
+    """Does this s6-svstat report on several service directories in one call?
+    (2.11 documents a single `servicedir`; check what it does with two.)"""
+    argv = [run.sup.client, str(run.workdir / "scan" / run.names[0]),
+            str(run.workdir / "scan" / run.names[-1])]
+    _, p = spawn_client(argv, timeout)
+    lines = p.stdout.decode(errors="replace").splitlines()
+    multi = p.returncode == 0 and len(lines) >= 2
+    return {"directories_given": 2, "exit": p.returncode, "lines": len(lines),
+            "multi_directory_mode": multi}
+
+
+def measure_status(sups: list[Supervisor], n: int, reps: int, warmup: int, ctx: dict) -> dict:
+    """Runs every supervisor with `n` services at the same time, then times
+    `reps` rounds of one complete status query per supervisor, round-robin
+    with a rotating start. Each round also spawns `true` the same way, the
+    floor of one client call. Fills sup.status; returns what else it found."""
+    names = [f"svc{i:03d}" for i in range(n)]
+    runs: list[Run] = []
+    true_bin = shutil.which("true", path=SUPERVISOR_ENV["PATH"]) or "/bin/true"
+    extra: dict = {"spawn_floor": {"command": true_bin, "samples_ns": []}}
+    try:
+        # every supervisor gets its own service binary, so its own marker directory
+        for s in sups:
+            base = ctx["tmp"] / f"status-{s.name}"
+            markers = base / "markers"
+            markers.mkdir(parents=True)
+            service_bin, _ = compile_service(base, markers, round(ctx["crash_after"] * 1000))
+            runs.append(Run(s, ctx["workdir"](), markers, service_bin, names, control=True))
+        pids: dict[str, dict[str, int]] = {}
+        for run in runs:
+            pids[run.sup.name] = {k: m["pid"] for k, m in run.wait_started(ctx["timeout"]).items()}
+        # Until each client reports everything up: supervisord marks a program
+        # RUNNING only in a later turn of its loop. This is also the warm-up.
+        for run in runs:
+            deadline = time.monotonic() + ctx["timeout"]
+            while True:
+                try:
+                    query_status(run, pids[run.sup.name], ctx["timeout"])
+                    break
+                except BenchError as e:
+                    run.drain()
+                    run.check_alive()
+                    if time.monotonic() > deadline:
+                        raise run.fail(f"status query still failing after {ctx['timeout']:g} s: {e}")
+                    time.sleep(0.05)
+        s6run = next((r for r in runs if r.sup.kind == "s6"), None)
+        if s6run:
+            extra["s6_svstat"] = probe_s6_svstat_multi(s6run, ctx["timeout"])
+        order: list[Run | None] = [*runs, None]  # None: the spawn floor (`true`)
+        for rnd in range(warmup + reps):
+            for run in rotate(order, rnd):
+                if run is None:
+                    dt, p = spawn_client([true_bin], ctx["timeout"])
+                    if p.returncode != 0:
+                        raise BenchError(f"{true_bin} exited {p.returncode}")
+                    if rnd >= warmup:
+                        extra["spawn_floor"]["samples_ns"].append(dt)
+                    continue
+                sample = query_status(run, pids[run.sup.name], ctx["timeout"])
+                if rnd >= warmup:
+                    run.sup.status.append(sample)
+                run.drain()
+            if rnd >= warmup and (rnd + 1 - warmup) % 10 == 0:
+                log(f"status queries: {rnd + 1 - warmup}/{reps} rounds done")
+        for run in runs:
+            run.check_alive()
+        return extra
+    finally:
+        try:
+            for run in runs:  # the supervisors first, so that nothing restarts
+                reap()
+                if run.pid not in REAPED:
+                    try:
+                        os.kill(run.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            kill_everything()
+        finally:
+            for run in runs:
+                run.close()
+
+
+# --------------------------------------------------------------------------
 # statistics / report
 
 
@@ -793,9 +1040,21 @@ def analyse(sups: list[Supervisor], mem_sizes: list[int]) -> dict:
         if s.restart:
             lat = [float(x) for sample in s.restart for x in sample["latencies_ns"]]
             r["restart"] = {"latency_ns": summary(lat), "samples": s.restart}
+        if s.status:
+            r["status"] = {
+                "client": STATUS_HOW.get(s.kind),
+                "calls": s.status[0]["calls"],
+                "total_ns": summary([float(x["total_ns"]) for x in s.status]),
+                # every single client call (for s6: 100 per query)
+                "call_ns": summary([float(c) for x in s.status
+                                    for c in x.get("call_ns", [x["total_ns"]])]),
+                "output_bytes": s.status[0]["output_bytes"],
+                "samples": s.status,
+            }
         res[s.name] = r
     ref = res.get(REFERENCE, {})
     rref = res.get(RESTART_REFERENCE, {})
+    sref = res.get("supervisord", {})
     for name, r in res.items():
         big = str(max(mem_sizes)) if mem_sizes else None
         r["ratios_vs_s6"] = {
@@ -811,7 +1070,19 @@ def analyse(sups: list[Supervisor], mem_sizes: list[int]) -> dict:
                                    get(ref, "restart", "latency_ns", "median")),
             "restart_vs_s6_ready": ratio(get(r, "restart", "latency_ns", "median"),
                                          get(rref, "restart", "latency_ns", "median")),
+            # a whole query each: one call, or s6's 100 s6-svstat calls
+            "status": ratio(get(r, "status", "total_ns", "median"),
+                            get(ref, "status", "total_ns", "median")),
         }
+        if "status" in r:
+            r["status"]["ratio_vs_supervisorctl"] = ratio(get(r, "status", "total_ns", "median"),
+                                                          get(sref, "status", "total_ns", "median"))
+            r["status"]["ratio_vs_s6"] = r["ratios_vs_s6"]["status"]
+            # the same-round ratio, median over rounds (queries are interleaved)
+            for key, other in (("paired_ratio_vs_supervisorctl", sref), ("paired_ratio_vs_s6", ref)):
+                pairs = list(zip(r["status"]["samples"], get(other, "status", "samples") or []))
+                r["status"][key] = (statistics.median(a["total_ns"] / b["total_ns"] for a, b in pairs)
+                                    if pairs else None)
         # robust against slow drift: the median over rounds of the same-round ratio
         if "startstop" in r and "startstop" in ref and name != REFERENCE:
             pairs = list(zip(r["startstop"]["samples"], ref["startstop"]["samples"]))
@@ -848,6 +1119,13 @@ def check_targets(res: dict, mem_sizes: list[int]) -> dict | None:
         rr = rt["restart_vs_s6_ready"]
         out["restart_ratio"] = t(rr, TARGETS["restart_ratio_max"],
                                  rr is not None and rr <= TARGETS["restart_ratio_max"])
+    if "status" in r:
+        # strictly faster; a row only for the anchors that were measured
+        for key, other, limit in (("status_vs_supervisorctl", "supervisord", "status_vs_supervisorctl_lt"),
+                                  ("status_vs_s6", REFERENCE, "status_vs_s6_lt")):
+            if "status" in res.get(other, {}):
+                v = r["status"][f"ratio_vs_{'s6' if other == REFERENCE else 'supervisorctl'}"]
+                out[key] = {**t(v, TARGETS[limit], v is not None and v < TARGETS[limit]), "op": "<"}
     return out or None
 
 
@@ -872,7 +1150,8 @@ def markdown(res: dict, meta: dict, targets: dict | None) -> str:
     sizes = meta["mem_sizes"]
     L.append(f"## Supervisor benchmark ({meta['services']} services x {meta['rounds']} rounds, "
              f"interleaved; memory median of {meta['mem_samples']}; restart: "
-             f"{meta['restart_rounds']} x {meta['crashes']} crashes)")
+             f"{meta['restart_rounds']} x {meta['crashes']} crashes; status: "
+             f"{meta['status_reps']} queries of {meta['status_services']} services)")
     L.append("")
     L.append(f"kernel {meta['kernel']}, {meta['cpus']} CPUs, service `{meta['service_cc']}`; "
              f"ratios relative to {REFERENCE}; ± is half the IQR")
@@ -969,6 +1248,53 @@ def markdown(res: dict, meta: dict, targets: dict | None) -> str:
                  "that reports readiness at once: s6-supervise then restarts without its 1 s "
                  "pause, its smallest possible delay.")
 
+    if any("status" in r for r in res.values()):
+        st = meta.get("status") or {}
+        L.append("")
+        L.append(f"### Status of {meta['status_services']} services: one complete query with "
+                 "each supervisor's own client")
+        L.append("")
+        L.append("| supervisor | client, as a user runs it | calls | query (ms) | per call (ms) "
+                 "| x supervisorctl | x s6 | paired x supervisorctl | paired x s6 |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, r in res.items():
+            q = r.get("status")
+            if not q:
+                continue
+            pr = (lambda v: "–" if v is None else f"{v:.3f}x" if v < 0.1 else f"{v:.2f}x")
+            L.append(f"| {name} | {q['client']} | {q['calls']} "
+                     f"| {fmt_ms(q['total_ns']['median'])}{fmt_spread(q['total_ns'])} "
+                     f"| {fmt_ms(q['call_ns']['median'])}{fmt_spread(q['call_ns'])} "
+                     f"| {pr(q['ratio_vs_supervisorctl'])} | {pr(q['ratio_vs_s6'])} "
+                     f"| {pr(q['paired_ratio_vs_supervisorctl'])} | {pr(q['paired_ratio_vs_s6'])} |")
+        L.append("")
+        L.append(f"query: the wall time of one complete status query of all "
+                 f"{meta['status_services']} services (all supervisors running at the same time, "
+                 f"{meta['status_reps']} queries each, interleaved round-robin), from spawning the "
+                 "client (from Python, `subprocess` without a shell, the same for every client) "
+                 "until it has exited and its output is read. s6's query is the loop of one "
+                 "`s6-svstat` per service directory, and its ratios use that total. Every query "
+                 "is checked: each service reported once, as running, with its real pid, and exit "
+                 "status 0."
+                 + (" supervisord has a `[unix_http_server]` socket for supervisorctl in this "
+                    "test only." if "status" in res.get("supervisord", {}) else ""))
+        floor = get(st, "spawn_floor", "ns")
+        if floor:
+            L.append("")
+            L.append(f"Floor: spawning `{get(st, 'spawn_floor', 'command')}` the same way takes "
+                     f"{fmt_ms(floor['median'])} ms{fmt_spread(floor)}.")
+        probe = st.get("s6_svstat")
+        if probe:
+            ver = meta["versions"].get("s6") or "?"
+            L.append("")
+            if probe["multi_directory_mode"]:
+                L.append(f"s6-svstat (s6 {ver}) given two service directories printed "
+                         f"{probe['lines']} lines: it has a multi-directory mode, not used here.")
+            else:
+                L.append(f"s6-svstat (s6 {ver}) has no multi-directory mode: given two service "
+                         f"directories it printed {probe['lines']} line{'' if probe['lines'] == 1 else 's'} "
+                         f"and exited {probe['exit']}: it ignores every directory but the first.")
+
     if targets:
         L.append("")
         L.append("### ibex targets")
@@ -983,10 +1309,16 @@ def markdown(res: dict, meta: dict, targets: dict | None) -> str:
             "stop_ratio": ("stop of 50 services vs s6", lambda v: fmt_ratio(v), fmt_ratio),
             "restart_ratio": ("restart latency vs s6 at its minimum (s6-ready)",
                               lambda v: "–" if v is None else f"{v:.4f}x", fmt_ratio),
+            "status_vs_supervisorctl": (f"status of {meta.get('status_services')} services vs "
+                                        "supervisorctl", lambda v: "–" if v is None else f"{v:.4f}x",
+                                        fmt_ratio),
+            "status_vs_s6": (f"status of {meta.get('status_services')} services vs s6 "
+                             f"({meta.get('status_services')} s6-svstat calls)",
+                             lambda v: "–" if v is None else f"{v:.4f}x", fmt_ratio),
         }
         for k, t in targets.items():
             label, fv, fl = names[k]
-            L.append(f"| {label} | {fv(t['value'])} | ≤ {fl(t['limit'])} | "
+            L.append(f"| {label} | {fv(t['value'])} | {t.get('op', '≤')} {fl(t['limit'])} | "
                      f"{'PASS' if t['pass'] else 'FAIL'} |")
     elif "ibex" not in res:
         L.append("")
@@ -1002,7 +1334,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description="Compare `ibex init` with s6, runit and supervisord: supervisor memory with "
                     "1/10/100 services, time to start and to stop 50 services, restart latency "
-                    "of a crashing service. Run as root.")
+                    "of a crashing service, status query of 100 services. Run as root.")
     ap.add_argument("ibex_pos", nargs="?", metavar="IBEX",
                     help="path to the ibex binary (same as --ibex; default: $IBEX)")
     ap.add_argument("--ibex", help="path to the ibex binary (default: $IBEX)")
@@ -1018,6 +1350,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help=f"restart-test rounds (default {DEFAULT_RESTART_ROUNDS}, --quick: {QUICK_RESTART_ROUNDS})")
     ap.add_argument("--crashes", type=int,
                     help=f"crashes per restart round (default {DEFAULT_CRASHES}, --quick: {QUICK_CRASHES})")
+    ap.add_argument("--status-reps", type=int,
+                    help=f"status queries per supervisor (default {DEFAULT_STATUS_REPS}, "
+                         f"--quick: {QUICK_STATUS_REPS}; 0 skips the status test)")
+    ap.add_argument("--status-services", type=int, default=DEFAULT_STATUS_SERVICES,
+                    help=f"services in the status test (default {DEFAULT_STATUS_SERVICES})")
     ap.add_argument("--crash-after", type=float, default=1.1,
                     help="seconds the crashing service runs before exit 1 (default 1.1; more "
                          "than 1 s so that runit and s6-ready restart without their pause)")
@@ -1045,6 +1382,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     a.restart_rounds = (a.restart_rounds if a.restart_rounds is not None
                         else (QUICK_RESTART_ROUNDS if q else DEFAULT_RESTART_ROUNDS))
     a.crashes = a.crashes if a.crashes is not None else (QUICK_CRASHES if q else DEFAULT_CRASHES)
+    a.status_reps = (a.status_reps if a.status_reps is not None
+                     else (QUICK_STATUS_REPS if q else DEFAULT_STATUS_REPS))
     a.mem_settle = a.mem_settle if a.mem_settle is not None else (0.3 if q else 0.5)
     try:
         a.mem_sizes = sorted({int(x) for x in a.mem_sizes.split(",") if x.strip()})
@@ -1054,9 +1393,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             or a.services < 1 or any(n < 1 or n > 500 for n in a.mem_sizes):
         ap.error("--rounds, --mem-samples and --restart-rounds must be >= 0, --crashes and "
                  "--services >= 1, --mem-sizes between 1 and 500")
+    if a.status_reps < 0 or not 1 <= a.status_services <= 500:
+        ap.error("--status-reps must be >= 0, --status-services between 1 and 500")
     if a.crash_after < 0.01 or a.settle < 0:
         ap.error("--crash-after must be >= 0.01 and --settle >= 0")
     return a
+
+
+def status_meta(extra: dict) -> dict:
+    """The status test's spawn floor (summarised) and s6-svstat probe."""
+    out = dict(extra)
+    floor = extra.get("spawn_floor")
+    if floor and floor["samples_ns"]:
+        out["spawn_floor"] = {**floor, "ns": summary([float(x) for x in floor["samples_ns"]])}
+    return out
 
 
 def rotate(items: list, k: int) -> list:
@@ -1086,7 +1436,7 @@ def main(argv: list[str]) -> int:
 
     ensure_tools(sups, install=not a.no_install)
     for s in list(sups):
-        if not all(os.access(b, os.X_OK) for b in (s.binary, *s.own)):
+        if not all(os.access(b, os.X_OK) for b in programs(s)):
             if s.name == REFERENCE:
                 die(f"{s.binary} is missing and could not be installed; s6 is the reference")
             log(f"warning: {s.binary} missing; skipping {s.name}")
@@ -1100,6 +1450,7 @@ def main(argv: list[str]) -> int:
     t_start = time.monotonic()
     cpu_start = cpu_times()
     failed: str | None = None
+    status_extra: dict = {}
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
@@ -1115,6 +1466,7 @@ def main(argv: list[str]) -> int:
         service_bin, cc_cmd = compile_service(tdp, markers, round(a.crash_after * 1000))
         counter = iter(range(1_000_000))
         ctx = {
+            "tmp": tdp,
             "workdir": lambda: tdp / f"run{next(counter):04d}",
             "markers": markers,
             "service": service_bin,
@@ -1144,6 +1496,12 @@ def main(argv: list[str]) -> int:
                 for s in rotate(restart_sups, rnd):
                     s.restart.append(measure_restart(s, a.crashes, ctx))
                 log(f"restart round {rnd + 1}/{a.restart_rounds} done ({time.monotonic() - t_start:.0f} s)")
+            if a.status_reps:
+                log(f"status: {a.status_services} services under each of "
+                    f"{', '.join(s.name for s in sups)} at once, {a.status_reps} queries each")
+                status_extra = measure_status(sups, a.status_services, a.status_reps,
+                                              0 if a.quick else 1, ctx)
+                log(f"status queries done ({time.monotonic() - t_start:.0f} s)")
         except BenchError as e:
             failed = str(e)
         except KeyboardInterrupt:
@@ -1185,6 +1543,9 @@ def main(argv: list[str]) -> int:
         "crash_after_s": a.crash_after,
         "settle_s": a.settle,
         "mem_settle_s": a.mem_settle,
+        "status_reps": a.status_reps,
+        "status_services": a.status_services,
+        "status": status_meta(status_extra),
         "quick": a.quick,
         "service_cc": " ".join(c for c in cc_cmd[:-3] + cc_cmd[-1:] if not c.startswith("-D"))
                       .replace(str(SERVICE_SRC), "service.c"),

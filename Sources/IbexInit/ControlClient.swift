@@ -116,11 +116,17 @@ public enum ControlClient {
     case .failure(let failure): return report(failure)
     }
     defer { connection.close() }
-    let response: JSONValue
-    switch connection.send(request) {
-    case .success(let value): response = value
+    let line: String
+    switch connection.exchange(request) {
+    case .success(let answer): line = answer
     case .failure(let failure): return report(failure)
     }
+    // A successful status for machines is passed through as ibex wrote it (no parsing).
+    if json, case .status = request, line.hasPrefix("{\"ok\":true,") {
+      Console.output(line + "\n")
+      return 0
+    }
+    guard let response = JSONValue(parsing: line) else { return report(ControlFailure(.protocolError, "malformed answer from ibex")) }
     if response["ok"]?.bool != true {
       return report(ControlFailure(
         ControlFailure.Code(rawValue: Int32(response["code"]?.number ?? 1)) ?? .failed,
@@ -239,6 +245,17 @@ struct Connection {
 
   /// Sends a request and reads the one-line JSON answer.
   mutating func send(_ request: ControlRequest) -> Result<JSONValue, ControlFailure> {
+    switch exchange(request) {
+    case .success(let line):
+      guard let value = JSONValue(parsing: line) else { return .failure(ControlFailure(.protocolError, "malformed answer from ibex")) }
+      return .success(value)
+    case .failure(let failure):
+      return .failure(failure)
+    }
+  }
+
+  /// Sends a request and reads the answer line, as text.
+  mutating func exchange(_ request: ControlRequest) -> Result<String, ControlFailure> {
     do {
       try fd.writeAll(request.line + "\n")
     } catch {
@@ -249,8 +266,7 @@ struct Connection {
       if let newline = pending.firstIndex(of: 0x0a) {
         let line = String(decoding: pending[..<newline], as: UTF8.self)
         pending.removeSubrange(...newline)
-        guard let value = JSONValue(parsing: line) else { return .failure(ControlFailure(.protocolError, "malformed answer from ibex")) }
-        return .success(value)
+        return .success(line)
       }
       var failure: Errno?
       let read = chunk.withUnsafeMutableBytes { bytes -> Int? in

@@ -21,10 +21,16 @@ arch=$(uname -m)
 embedded_lib="$swift_bin/../lib/swift/embedded/$arch-unknown-linux-gnu"
 musl=/usr/lib/$arch-linux-musl
 [ -d "$embedded_lib" ] || { echo "build-release: no Embedded Swift runtime at $embedded_lib" >&2; exit 1; }
-command -v musl-gcc >/dev/null && [ -f "$musl/libc.a" ] || {
-  echo "build-release: musl is missing: apt-get install musl-tools" >&2
-  exit 1
-}
+if ! command -v musl-gcc >/dev/null || [ ! -f "$musl/libc.a" ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "build-release: installing musl-tools" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl-tools >&2
+  else
+    echo "build-release: musl is missing: run 'apt-get install musl-tools' as root" >&2
+    exit 1
+  fi
+fi
 
 # 1. The Swift modules. The product SwiftPM links here (glibc) is only a by-product.
 swift build -c release --product ibex --scratch-path "$scratch" --disable-local-rpath \

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ibex=${IBEX_BIN:-}
 if [ -z "$ibex" ]; then
+  echo "demo: building ibex (scripts/build-release.sh; the first build takes a minute or two)" >&2
   ibex=$(scripts/build-release.sh 2>/dev/null) || { echo "demo: build failed; run scripts/build-release.sh to see why" >&2; exit 1; }
 fi
 export DEMO="$PWD/examples/supervision"

@@ -23,14 +23,11 @@ Python 3.11 standard library only.  Must run as root.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import shlex
 import shutil
 import signal
-import statistics
 import struct
 import subprocess
 import sys
@@ -38,6 +35,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# Run as root from a checkout: leave no root-owned bench/__pycache__ behind.
+sys.dont_write_bytecode = True
+from common import (BenchError, add_ibex_arguments, at_most, children_of, choose, compile_c,
+                    describe_cc, die, exe_of, finish, fmt_ratio, fmt_spread, get, ibex_binary,
+                    install_packages, log, machine_meta, missing_packages, paired_ratio,
+                    paired_table, ratio, read_kib, require_gcc, require_root,
+                    resolve_ibex_argument, rotate, send_signal, skip_unavailable, smaps_memory,
+                    summary, target, targets_table)
 
 BENCH_DIR = Path(__file__).resolve().parent
 ORPHANS_SRC = BENCH_DIR / "orphans.c"
@@ -69,6 +75,10 @@ class Init:
     reap: list[dict] = field(default_factory=list)
     memory: list[dict] = field(default_factory=list)
 
+    def programs(self) -> tuple[str, ...]:
+        """Every program of the init that the harness needs."""
+        return (self.binary,)
+
 
 def anchors() -> list[Init]:
     return [
@@ -79,27 +89,12 @@ def anchors() -> list[Init]:
     ]
 
 
-class BenchError(Exception):
-    pass
-
-
-def die(msg: str, code: int = 2) -> "None":
-    print(f"bench: error: {msg}", file=sys.stderr)
-    sys.exit(code)
-
-
-def log(msg: str) -> None:
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------
 # environment
 
 
 def check_environment() -> None:
-    if os.geteuid() != 0:
-        die("must run as root (creating PID namespaces and reading another "
-            "process's schedstat/smaps need it); try: sudo " + " ".join(map(shlex.quote, sys.argv)))
+    require_root("creating PID namespaces and reading another process's schedstat/smaps need it")
     if shutil.which("unshare") is None:
         die("`unshare` (util-linux) not found in PATH")
     try:
@@ -112,81 +107,27 @@ def check_environment() -> None:
             "a container needs CAP_SYS_ADMIN / --privileged for this benchmark")
 
 
-def apt_install(packages: list[str]) -> None:
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    cmd = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
-    log("installing missing packages: " + " ".join(cmd))
-    # apt's chatter goes to stderr: stdout is reserved for the report
-    if subprocess.run(cmd, env=env, stdout=sys.stderr).returncode == 0:
-        return
-    log("apt-get install failed; running apt-get update and retrying")
-    subprocess.run(["apt-get", "update"], env=env, stdout=sys.stderr)
-    if subprocess.run(cmd, env=env, stdout=sys.stderr).returncode != 0:
-        log("warning: apt-get install failed")
-
-
 def ensure_tools(inits: list[Init], install: bool) -> None:
-    missing_pkgs = sorted({i.package for i in inits if i.package and not os.access(i.binary, os.X_OK)})
-    if shutil.which("gcc") is None:
-        missing_pkgs += ["gcc", "libc6-dev"]
-    if missing_pkgs and install and os.geteuid() == 0 and shutil.which("apt-get"):
-        apt_install(missing_pkgs)
-    if shutil.which("gcc") is None:
-        die("gcc not found (needed to build bench/orphans.c); install gcc")
+    install_packages(missing_packages(inits), install)
+    require_gcc(ORPHANS_SRC)
 
 
 def compile_orphans(outdir: Path) -> tuple[Path, list[str]]:
-    out = outdir / "orphans"
-    base = ["gcc", "-O2", "-Wall", "-Wextra", "-o", str(out), str(ORPHANS_SRC)]
     # A static workload forks faster (smaller page tables, no ld.so), which
-    # puts more pressure on PID 1; fall back to dynamic if libc.a is missing.
-    for extra in (["-static"], []):
-        cmd = base[:2] + extra + base[2:]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode == 0:
-            if r.stderr.strip():
-                log("warning: compiler output for orphans.c:\n" + r.stderr.rstrip())
-            return out, cmd
-        last = r
-    die(f"compiling {ORPHANS_SRC} failed:\n{last.stderr}", 1)
-    raise AssertionError
+    # puts more pressure on PID 1; compile_c falls back to dynamic if libc.a is missing.
+    out = outdir / "orphans"
+    return out, compile_c(ORPHANS_SRC, out)
 
 
 # --------------------------------------------------------------------------
 # process helpers
 
 
-def children_of(pid: int) -> list[int]:
-    kids: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids += [int(x) for x in f.read().split()]
-        return kids
-    except FileNotFoundError:
-        if not os.path.exists(f"/proc/{pid}"):
-            return []
-    # Kernel without CONFIG_PROC_CHILDREN: scan /proc for the parent pid.
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    s = f.read()
-            except OSError:
-                continue
-            if int(s[s.rindex(")") + 2:].split()[1]) == pid:
-                kids.append(int(d))
-    return kids
-
-
 def kill_namespace(p: subprocess.Popen) -> None:
     """SIGKILL the namespace's PID 1 (the kernel then kills every process in
     the namespace), then reap the unshare process."""
     for init_pid in children_of(p.pid):
-        try:
-            os.kill(init_pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        send_signal(init_pid, signal.SIGKILL)
     try:
         p.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -221,16 +162,6 @@ def run_reap(init: Init, orphans_bin: Path, n: int, timeout: int) -> dict:
     return res
 
 
-def read_kib(path: str, keys: tuple[str, ...]) -> dict[str, int]:
-    vals: dict[str, int] = {}
-    with open(path) as f:
-        for line in f:
-            k, _, rest = line.partition(":")
-            if k in keys:
-                vals[k] = int(rest.split()[0])  # kB
-    return vals
-
-
 def idle_memory(init: Init, settle: float) -> dict:
     p = subprocess.Popen(UNSHARE + init.prefix + ["sleep", "1000"], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -244,12 +175,8 @@ def idle_memory(init: Init, settle: float) -> dict:
                                  f"{p.stderr.read().strip()}")
             kids = children_of(p.pid)
             if kids:
-                try:
-                    exe = os.path.realpath(os.readlink(f"/proc/{kids[0]}/exe"))
-                except OSError:
-                    exe = None
                 # exec'd into the init, and the init has started `sleep`
-                if exe == want and children_of(kids[0]):
+                if exe_of(kids[0]) == want and children_of(kids[0]):
                     init_pid = kids[0]
                     break
             if time.monotonic() > deadline:
@@ -257,15 +184,14 @@ def idle_memory(init: Init, settle: float) -> dict:
             time.sleep(0.01)
         time.sleep(settle)
         st = read_kib(f"/proc/{init_pid}/status", ("VmRSS", "VmHWM", "RssAnon", "RssFile"))
-        ro = read_kib(f"/proc/{init_pid}/smaps_rollup",
-                      ("Rss", "Pss", "Private_Clean", "Private_Dirty"))
+        ro = smaps_memory(init_pid)
         return {
             "rss_kib": st["VmRSS"],
             "hwm_kib": st.get("VmHWM"),
             "rss_anon_kib": st.get("RssAnon"),
             "rss_file_kib": st.get("RssFile"),
-            "pss_kib": ro["Pss"],
-            "uss_kib": ro.get("Private_Clean", 0) + ro.get("Private_Dirty", 0),
+            "pss_kib": ro["pss_kib"],
+            "uss_kib": ro["uss_kib"],
         }
     finally:
         kill_namespace(p)
@@ -329,30 +255,6 @@ def binary_info(path: str) -> dict:
 # statistics / report
 
 
-def summary(xs: list[float]) -> dict:
-    xs = sorted(xs)
-    q = statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 else [xs[0]] * 3
-    return {"median": statistics.median(xs), "min": xs[0], "max": xs[-1],
-            "p25": q[0], "p75": q[2], "n": len(xs)}
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-def fmt_ratio(r: float | None) -> str:
-    return "–" if r is None else f"{r:.2f}x"
-
-
-def fmt_spread(s: dict) -> str:
-    # half the inter-quartile range, relative to the median
-    if s["median"] == 0:
-        return ""
-    return f" ±{(s['p75'] - s['p25']) / 2 / s['median'] * 100:.0f}%"
-
-
 def fmt_size(n: int | None) -> str:
     if n is None:
         return "–"
@@ -374,23 +276,18 @@ def analyse(inits: list[Init], sizes: dict[str, dict]) -> dict:
         res[i.name] = r
     ref = res.get(REFERENCE, {})
     for name, r in res.items():
-        def med(x: dict, *path: str) -> float | None:
-            for p in path:
-                x = x.get(p) if isinstance(x, dict) else None
-            return x
         r["ratios_vs_tini"] = {
-            "reap_wall": ratio(med(r, "reap", "wall_ns", "median"), med(ref, "reap", "wall_ns", "median")),
-            "init_cpu": ratio(med(r, "reap", "init_cpu_ns", "median"), med(ref, "reap", "init_cpu_ns", "median")),
-            "idle_rss": ratio(med(r, "memory", "rss_kib", "median"), med(ref, "memory", "rss_kib", "median")),
-            "idle_pss": ratio(med(r, "memory", "pss_kib", "median"), med(ref, "memory", "pss_kib", "median")),
-            "binary_size": ratio(med(r, "binary", "size"), med(ref, "binary", "size")),
+            "reap_wall": ratio(get(r, "reap", "wall_ns", "median"), get(ref, "reap", "wall_ns", "median")),
+            "init_cpu": ratio(get(r, "reap", "init_cpu_ns", "median"), get(ref, "reap", "init_cpu_ns", "median")),
+            "idle_rss": ratio(get(r, "memory", "rss_kib", "median"), get(ref, "memory", "rss_kib", "median")),
+            "idle_pss": ratio(get(r, "memory", "pss_kib", "median"), get(ref, "memory", "pss_kib", "median")),
+            "binary_size": ratio(get(r, "binary", "size"), get(ref, "binary", "size")),
         }
         # Cross-check that is robust against slow drift of the machine: the
         # median over rounds of (this init / tini) measured in the same round.
         if "reap" in r and "reap" in ref:
-            pairs = list(zip(r["reap"]["samples"], ref["reap"]["samples"]))
             r["paired_ratios_vs_tini"] = {
-                k: statistics.median(a[k] / b[k] for a, b in pairs if b[k])
+                k: paired_ratio(r["reap"]["samples"], ref["reap"]["samples"], k)
                 for k in ("wall_ns", "init_cpu_ns")
             }
     return res
@@ -403,20 +300,29 @@ def check_targets(res: dict) -> dict | None:
     rt = r["ratios_vs_tini"]
     b = r.get("binary") or {}
     size = b.get("stripped_size") or b.get("size")
-
-    def t(value, limit, ok):
-        return {"value": value, "limit": limit, "pass": bool(ok)}
-
+    size_max = TARGETS["stripped_static_size_max"]
     return {
-        "reap_wall_ratio": t(rt["reap_wall"], TARGETS["reap_wall_ratio_max"],
-                             rt["reap_wall"] is not None and rt["reap_wall"] <= TARGETS["reap_wall_ratio_max"]),
-        "init_cpu_ratio": t(rt["init_cpu"], TARGETS["init_cpu_ratio_max"],
-                            rt["init_cpu"] is not None and rt["init_cpu"] <= TARGETS["init_cpu_ratio_max"]),
-        "idle_rss_ratio": t(rt["idle_rss"], TARGETS["idle_rss_ratio_max"],
-                            rt["idle_rss"] is not None and rt["idle_rss"] <= TARGETS["idle_rss_ratio_max"]),
-        "stripped_static_size": t(size, TARGETS["stripped_static_size_max"],
-                                  size is not None and b.get("static") is True
-                                  and size <= TARGETS["stripped_static_size_max"]),
+        "reap_wall_ratio": at_most(rt["reap_wall"], TARGETS["reap_wall_ratio_max"]),
+        "init_cpu_ratio": at_most(rt["init_cpu"], TARGETS["init_cpu_ratio_max"]),
+        "idle_rss_ratio": at_most(rt["idle_rss"], TARGETS["idle_rss_ratio_max"]),
+        "stripped_static_size": target(size, size_max,
+                                       size is not None and b.get("static") is True and size <= size_max),
+    }
+
+
+def target_labels(res: dict) -> dict:
+    """Each target's label and the formats of its value and of its limit."""
+    def r3(x: float | None) -> str:
+        return "–" if x is None else f"{x:.3f}x"
+
+    b = get(res, "ibex", "binary") or {}
+    linkage = {True: "", False: " (dynamic!)", None: " (linkage unknown)"}[b.get("static")]
+    return {
+        "reap_wall_ratio": ("reap wall time vs tini", r3, fmt_ratio),
+        "init_cpu_ratio": ("init CPU vs tini", r3, fmt_ratio),
+        "idle_rss_ratio": ("idle RSS vs tini", r3, fmt_ratio),
+        "stripped_static_size": ("stripped static binary",
+                                 lambda v: fmt_size(v) + linkage, fmt_size),
     }
 
 
@@ -454,40 +360,9 @@ def markdown(res: dict, meta: dict, targets: dict | None) -> str:
                  f"| {fmt_size(b.get('size'))} | {fmt_ratio(rt['binary_size'])} | {link} |")
     L.append("")
     L.append("Dynamic binaries' sizes exclude the shared libraries they load.")
-    paired = {n: r["paired_ratios_vs_tini"] for n, r in res.items() if "paired_ratios_vs_tini" in r}
-    if paired:
-        L.append("")
-        L.append("Cross-check, median over rounds of the same-round ratio init/tini:")
-        L.append("")
-        L.append("| init | reap wall x tini (paired) | init CPU x tini (paired) |")
-        L.append("|---|---:|---:|")
-        for n, p in paired.items():
-            L.append(f"| {n} | {p['wall_ns']:.2f}x | {p['init_cpu_ns']:.2f}x |")
-    if targets:
-        L.append("")
-        L.append("### ibex targets")
-        L.append("")
-        L.append("| target | value | limit | result |")
-        L.append("|---|---:|---:|---|")
-        def r3(x: float | None) -> str:
-            return "–" if x is None else f"{x:.3f}x"
-
-        b = res["ibex"].get("binary") or {}
-        linkage = {True: "", False: " (dynamic!)", None: " (linkage unknown)"}[b.get("static")]
-        names = {
-            "reap_wall_ratio": ("reap wall time vs tini", r3, fmt_ratio),
-            "init_cpu_ratio": ("init CPU vs tini", r3, fmt_ratio),
-            "idle_rss_ratio": ("idle RSS vs tini", r3, fmt_ratio),
-            "stripped_static_size": ("stripped static binary",
-                                     lambda v: fmt_size(v) + linkage, fmt_size),
-        }
-        for k, t in targets.items():
-            label, fv, fl = names[k]
-            L.append(f"| {label} | {fv(t['value'])} | ≤ {fl(t['limit'])} | "
-                     f"{'PASS' if t['pass'] else 'FAIL'} |")
-    elif "ibex" not in res:
-        L.append("")
-        L.append("(ibex not benchmarked: pass --ibex PATH or set IBEX=PATH)")
+    L += paired_table(res, "paired_ratios_vs_tini", "init", REFERENCE,
+                      [("reap wall", "wall_ns"), ("init CPU", "init_cpu_ns")])
+    L += targets_table(res, targets, target_labels(res))
     return "\n".join(L)
 
 
@@ -500,9 +375,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Compare ibex with tini, dumb-init and catatonit as PID 1 of a fresh "
                     "PID namespace (orphan reaping time and CPU, idle memory, binary size). "
                     "Run as root.")
-    ap.add_argument("ibex_pos", nargs="?", metavar="IBEX",
-                    help="path to the ibex binary (same as --ibex; default: $IBEX)")
-    ap.add_argument("--ibex", help="path to the ibex binary (default: $IBEX)")
+    add_ibex_arguments(ap)
     # Hidden: command prefix template for the ibex row, {ibex} is replaced by
     # the binary path.  Lets another init stand in for ibex, e.g.
     #   --ibex /usr/bin/tini --ibex-prefix '{ibex} --'
@@ -525,9 +398,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--check", action="store_true",
                     help="exit 3 if ibex misses one of its targets")
     a = ap.parse_args(argv)
-    if a.ibex and a.ibex_pos and a.ibex != a.ibex_pos:
-        ap.error("ibex path given twice (positional and --ibex)")
-    a.ibex = a.ibex or a.ibex_pos or os.environ.get("IBEX") or None
+    resolve_ibex_argument(ap, a)
     a.runs = a.runs if a.runs is not None else (QUICK_RUNS if a.quick else DEFAULT_RUNS)
     a.orphans = a.orphans if a.orphans is not None else (QUICK_ORPHANS if a.quick else DEFAULT_ORPHANS)
     a.mem_samples = a.mem_samples if a.mem_samples is not None else (1 if a.quick else 3)
@@ -541,31 +412,16 @@ def main(argv: list[str]) -> int:
     check_environment()
 
     inits: list[Init] = []
-    if a.ibex:
-        ibex = os.path.abspath(a.ibex)
-        if not (os.path.isfile(ibex) and os.access(ibex, os.X_OK)):
-            die(f"ibex binary {ibex!r} does not exist or is not executable")
+    ibex = ibex_binary(a.ibex, "the anchors")
+    if ibex:
         prefix = [t.replace("{ibex}", ibex) for t in shlex.split(a.ibex_prefix)]
         inits.append(Init("ibex", ibex, prefix))
         if a.ibex_prefix != DEFAULT_IBEX_PREFIX:
             log(f"ibex row uses custom prefix: {shlex.join(prefix)}")
-    else:
-        log("no ibex binary given (--ibex PATH or IBEX=PATH): benchmarking the anchors only")
-    inits += anchors()
-    if a.inits:
-        wanted = {s.strip() for s in a.inits.split(",") if s.strip()} | {REFERENCE}
-        unknown = wanted - {i.name for i in inits} - ({"ibex"} if not a.ibex else set())
-        if unknown:
-            die(f"unknown init(s) in --inits: {', '.join(sorted(unknown))}")
-        inits = [i for i in inits if i.name in wanted]
+    inits = choose(inits + anchors(), a.inits, REFERENCE, bool(ibex), "init(s) in --inits")
 
     ensure_tools(inits, install=not a.no_install)
-    for i in list(inits):
-        if not os.access(i.binary, os.X_OK):
-            if i.name == REFERENCE:
-                die(f"{i.binary} is missing and could not be installed; it is the reference init")
-            log(f"warning: {i.binary} missing; skipping {i.name}")
-            inits.remove(i)
+    inits = skip_unavailable(inits, REFERENCE, "it is the reference init")
 
     sizes = {i.name: binary_info(i.binary) for i in inits}
     t_start = time.monotonic()
@@ -578,14 +434,11 @@ def main(argv: list[str]) -> int:
             for i in inits:
                 run_reap(i, orphans_bin, a.orphans, a.timeout)
             for rnd in range(a.runs):
-                k = rnd % len(inits)  # rotate who goes first each round
-                order = inits[k:] + inits[:k]
-                for i in order:
+                for i in rotate(inits, rnd):  # who goes first changes each round
                     i.reap.append(run_reap(i, orphans_bin, a.orphans, a.timeout))
                 log(f"round {rnd + 1}/{a.runs} done ({time.monotonic() - t_start:.0f} s)")
             for rnd in range(a.mem_samples):
-                k = rnd % len(inits)
-                for i in inits[k:] + inits[:k]:
+                for i in rotate(inits, rnd):
                     i.memory.append(idle_memory(i, a.settle))
             log(f"idle memory: {a.mem_samples} sample(s) per init done")
         except BenchError as e:
@@ -594,30 +447,19 @@ def main(argv: list[str]) -> int:
     res = analyse(inits, sizes)
     targets = check_targets(res)
     meta = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "kernel": platform.release(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
+        **machine_meta(),
         "runs": a.runs,
         "orphans": a.orphans,
         "mem_samples": a.mem_samples,
         "settle_s": a.settle,
         "quick": a.quick,
-        "workload_cc": " ".join(cc_cmd[:-3] + cc_cmd[-1:]).replace(str(ORPHANS_SRC), "orphans.c"),
+        "workload_cc": describe_cc(cc_cmd, ORPHANS_SRC),
         "duration_s": round(time.monotonic() - t_start, 1),
         "reference": REFERENCE,
         "targets": TARGETS,
     }
-    print(markdown(res, meta, targets))
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"meta": meta, "inits": res, "targets": targets}, f, indent=2)
-            f.write("\n")
-        log(f"wrote {a.json}")
-    log(f"total {meta['duration_s']} s")
-    if a.check and targets and not all(t["pass"] for t in targets.values()):
-        return 3
-    return 0
+    return finish(markdown(res, meta, targets), a.json, {"meta": meta, "inits": res, "targets": targets},
+                  meta["duration_s"], targets, a.check)
 
 
 if __name__ == "__main__":

@@ -32,16 +32,13 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import datetime
 import fcntl
 import json
 import os
-import platform
 import select
 import shlex
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,12 +46,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Run as root from a checkout: leave no root-owned bench/__pycache__ behind.
+sys.dont_write_bytecode = True
+from common import (BenchError, add_ibex_arguments, at_most, children_of, choose, compile_c,
+                    describe_cc, die, exe_of, finish, fmt_ratio, fmt_spread, get, ibex_binary,
+                    install_packages, log, machine_meta, missing_packages, paired_ratio, paired_table,
+                    ratio, require_gcc, require_root, resolve_ibex_argument, rotate, send_signal,
+                    skip_unavailable, smaps_memory, summary, target, targets_table)
+
 BENCH_DIR = Path(__file__).resolve().parent
 SERVICE_SRC = BENCH_DIR / "service.c"
 REFERENCE = "s6"
 # the s6 configuration with the smallest restart delay (see bench/README.md)
 RESTART_REFERENCE = "s6-ready"
-MIB = 1024 * 1024
 PR_SET_CHILD_SUBREAPER = 36
 SUPERVISOR_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 
@@ -100,6 +104,10 @@ class Supervisor:
     restart: list[dict] = field(default_factory=list)
     status: list[dict] = field(default_factory=list)
 
+    def programs(self) -> tuple[str, ...]:
+        """Every program of the supervisor that the harness needs."""
+        return (self.binary, *self.own, *((self.client,) if self.client else ()))
+
 
 def anchors() -> list[Supervisor]:
     return [
@@ -112,27 +120,9 @@ def anchors() -> list[Supervisor]:
     ]
 
 
-def programs(s: Supervisor) -> tuple[str, ...]:
-    """Every program of the supervisor that the harness needs."""
-    return (s.binary, *s.own, *((s.client,) if s.client else ()))
-
-
 def s6_ready() -> Supervisor:
     return Supervisor(RESTART_REFERENCE, "s6", "/usr/bin/s6-svscan", "s6",
                       ("/usr/bin/s6-supervise",), notify=True)
-
-
-class BenchError(Exception):
-    pass
-
-
-def die(msg: str, code: int = 2) -> "None":
-    print(f"bench: error: {msg}", file=sys.stderr)
-    sys.exit(code)
-
-
-def log(msg: str) -> None:
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -140,27 +130,12 @@ def log(msg: str) -> None:
 
 
 def check_environment() -> None:
-    if os.geteuid() != 0:
-        die("must run as root (reading other processes' smaps_rollup, running s6/runit/"
-            "supervisord as root like in a container); try: sudo "
-            + " ".join(map(shlex.quote, sys.argv)))
+    require_root("reading other processes' smaps_rollup, running s6/runit/supervisord as root "
+                 "like in a container")
     if not hasattr(os, "posix_spawn"):
         die("os.posix_spawn is not available (Linux and Python >= 3.8 required)")
     if not os.path.exists("/proc/self/smaps_rollup"):
         die("/proc/PID/smaps_rollup is missing (Linux >= 4.14 required)")
-
-
-def apt_install(packages: list[str]) -> None:
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    cmd = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
-    log("installing missing packages: " + " ".join(cmd))
-    # apt's chatter goes to stderr: stdout is reserved for the report
-    if subprocess.run(cmd, env=env, stdout=sys.stderr, stdin=subprocess.DEVNULL).returncode == 0:
-        return
-    log("apt-get install failed; running apt-get update and retrying")
-    subprocess.run(["apt-get", "update"], env=env, stdout=sys.stderr, stdin=subprocess.DEVNULL)
-    if subprocess.run(cmd, env=env, stdout=sys.stderr, stdin=subprocess.DEVNULL).returncode != 0:
-        log("warning: apt-get install failed")
 
 
 def pids_running(exe_names: tuple[str, ...], cmd_words: tuple[str, ...] = ()) -> set[int]:
@@ -190,34 +165,22 @@ def stop_new_system_supervisord(before: set[int]) -> None:
     new = pids_running((), ("supervisord",)) - before
     for pid in new:
         log(f"stopping the system supervisord (pid {pid}) that the package install started")
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
+        send_signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + 15
     while new and time.monotonic() < deadline:
         new = {p for p in new if os.path.exists(f"/proc/{p}") and proc_state(p) not in ("Z", None)}
         time.sleep(0.1)
     for pid in new:
         log(f"warning: supervisord pid {pid} ignored SIGTERM; sending SIGKILL")
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        send_signal(pid, signal.SIGKILL)
 
 
 def ensure_tools(sups: list[Supervisor], install: bool) -> None:
-    missing = sorted({s.package for s in sups
-                      if s.package and not all(os.access(b, os.X_OK) for b in programs(s))})
-    if shutil.which("gcc") is None:
-        missing += ["gcc", "libc6-dev"]
-    if missing and install and shutil.which("apt-get"):
-        before = pids_running((), ("supervisord",))
-        apt_install(missing)
-        if "supervisor" in missing:
-            stop_new_system_supervisord(before)
-    if shutil.which("gcc") is None:
-        die("gcc not found (needed to build bench/service.c); install gcc")
+    missing = missing_packages(sups)
+    before = pids_running((), ("supervisord",)) if "supervisor" in missing else set()
+    if install_packages(missing, install) and "supervisor" in missing:
+        stop_new_system_supervisord(before)
+    require_gcc(SERVICE_SRC)
 
 
 def package_version(pkg: str | None) -> str | None:
@@ -237,20 +200,11 @@ def ibex_version(path: str) -> str | None:
 
 
 def compile_service(outdir: Path, markers: Path, crash_after_ms: int) -> tuple[Path, list[str]]:
+    # Static (compile_c's first choice): no ld.so work in the service, so start
+    # times are the supervisor's.
     out = outdir / "service"
-    base = ["gcc", "-O2", "-Wall", "-Wextra", f"-DMARKDIR=\"{markers}\"",
-            f"-DCRASH_AFTER_MS={crash_after_ms}", "-o", str(out), str(SERVICE_SRC)]
-    # Static: no ld.so work in the service, so start times are the supervisor's.
-    for extra in (["-static"], []):
-        cmd = base[:2] + extra + base[2:]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode == 0:
-            if r.stderr.strip():
-                log("warning: compiler output for service.c:\n" + r.stderr.rstrip())
-            return out, cmd
-        last = r
-    die(f"compiling {SERVICE_SRC} failed:\n{last.stderr}", 1)
-    raise AssertionError
+    defines = (f"-DMARKDIR=\"{markers}\"", f"-DCRASH_AFTER_MS={crash_after_ms}")
+    return out, compile_c(SERVICE_SRC, out, defines)
 
 
 def strays(td: str) -> list[int]:
@@ -290,29 +244,6 @@ def become_subreaper() -> None:
 # process helpers
 
 
-def children_of(pid: int) -> list[int]:
-    kids: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids += [int(x) for x in f.read().split()]
-        return kids
-    except FileNotFoundError:
-        if not os.path.exists(f"/proc/{pid}"):
-            return []
-    # Kernel without CONFIG_PROC_CHILDREN: scan /proc for the parent pid.
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    s = f.read()
-            except OSError:
-                continue
-            if int(s[s.rindex(")") + 2:].split()[1]) == pid:
-                kids.append(int(d))
-    return kids
-
-
 def descendants(pid: int) -> list[int]:
     out: list[int] = []
     todo = children_of(pid)
@@ -329,13 +260,6 @@ def proc_state(pid: int) -> str | None:
             s = f.read()
         return s[s.rindex(")") + 2]
     except (OSError, ValueError, IndexError):
-        return None
-
-
-def exe_of(pid: int) -> str | None:
-    try:
-        return os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
-    except OSError:
         return None
 
 
@@ -370,11 +294,8 @@ def kill_everything(first: int | None = None, timeout: float = 15) -> list[int]:
     killed: list[int] = []
     reap()
     if first is not None and first not in REAPED:  # a reaped pid may have been reused
-        try:
-            os.kill(first, signal.SIGKILL)
+        if send_signal(first, signal.SIGKILL):
             killed.append(first)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + timeout
     while True:
         reap()
@@ -384,22 +305,9 @@ def kill_everything(first: int | None = None, timeout: float = 15) -> list[int]:
         if time.monotonic() > deadline:
             raise BenchError(f"processes left that SIGKILL did not remove: {left}")
         for p in left:
-            try:
-                os.kill(p, signal.SIGKILL)
+            if send_signal(p, signal.SIGKILL):
                 killed.append(p)
-            except ProcessLookupError:
-                pass
         time.sleep(0.005)
-
-
-def read_kib(path: str, keys: tuple[str, ...]) -> dict[str, int]:
-    vals: dict[str, int] = {}
-    with open(path) as f:
-        for line in f:
-            k, _, rest = line.partition(":")
-            if k in keys:
-                vals[k] = int(rest.split()[0])  # kB
-    return vals
 
 
 # --------------------------------------------------------------------------
@@ -623,9 +531,7 @@ def measure_memory(sup: Supervisor, n: int, ctx: dict) -> dict:
         total = {"rss_kib": 0, "pss_kib": 0, "uss_kib": 0}
         root: dict = {}
         for p in procs:
-            ro = read_kib(f"/proc/{p}/smaps_rollup", ("Rss", "Pss", "Private_Clean", "Private_Dirty"))
-            m = {"rss_kib": ro["Rss"], "pss_kib": ro["Pss"],
-                 "uss_kib": ro.get("Private_Clean", 0) + ro.get("Private_Dirty", 0)}
+            m = smaps_memory(p)
             if p == run.pid:
                 root = m
             for k in total:
@@ -962,10 +868,7 @@ def measure_status(sups: list[Supervisor], n: int, reps: int, warmup: int, ctx: 
             for run in runs:  # the supervisors first, so that nothing restarts
                 reap()
                 if run.pid not in REAPED:
-                    try:
-                        os.kill(run.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                    send_signal(run.pid, signal.SIGKILL)
             kill_everything()
         finally:
             for run in runs:
@@ -974,29 +877,6 @@ def measure_status(sups: list[Supervisor], n: int, reps: int, warmup: int, ctx: 
 
 # --------------------------------------------------------------------------
 # statistics / report
-
-
-def summary(xs: list[float]) -> dict:
-    xs = sorted(xs)
-    q = statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 else [xs[0]] * 3
-    return {"median": statistics.median(xs), "min": xs[0], "max": xs[-1],
-            "p25": q[0], "p75": q[2], "n": len(xs)}
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-def fmt_ratio(r: float | None) -> str:
-    return "–" if r is None else f"{r:.2f}x"
-
-
-def fmt_spread(s: dict) -> str:
-    if s["median"] == 0:
-        return ""
-    return f" ±{(s['p75'] - s['p25']) / 2 / s['median'] * 100:.0f}%"
 
 
 def fmt_kib(k: float | None) -> str:
@@ -1008,12 +888,6 @@ def fmt_kib(k: float | None) -> str:
 def fmt_ms(ns: float) -> str:
     ms = ns / 1e6
     return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
-
-
-def get(d: dict | None, *path: str):
-    for p in path:
-        d = d.get(p) if isinstance(d, dict) else None
-    return d
 
 
 def analyse(sups: list[Supervisor], mem_sizes: list[int]) -> dict:
@@ -1080,14 +954,12 @@ def analyse(sups: list[Supervisor], mem_sizes: list[int]) -> dict:
             r["status"]["ratio_vs_s6"] = r["ratios_vs_s6"]["status"]
             # the same-round ratio, median over rounds (queries are interleaved)
             for key, other in (("paired_ratio_vs_supervisorctl", sref), ("paired_ratio_vs_s6", ref)):
-                pairs = list(zip(r["status"]["samples"], get(other, "status", "samples") or []))
-                r["status"][key] = (statistics.median(a["total_ns"] / b["total_ns"] for a, b in pairs)
-                                    if pairs else None)
+                r["status"][key] = paired_ratio(r["status"]["samples"],
+                                                get(other, "status", "samples") or [], "total_ns")
         # robust against slow drift: the median over rounds of the same-round ratio
         if "startstop" in r and "startstop" in ref and name != REFERENCE:
-            pairs = list(zip(r["startstop"]["samples"], ref["startstop"]["samples"]))
             r["paired_ratios_vs_s6"] = {
-                k: statistics.median(a[k] / b[k] for a, b in pairs if b[k])
+                k: paired_ratio(r["startstop"]["samples"], ref["startstop"]["samples"], k)
                 for k in ("start_ns", "stop_ns")
             }
     return res
@@ -1098,34 +970,26 @@ def check_targets(res: dict, mem_sizes: list[int]) -> dict | None:
     if not r:
         return None
     rt = r["ratios_vs_s6"]
-
-    def t(value, limit, ok):
-        return {"value": value, "limit": limit, "pass": bool(ok)}
-
     m100 = get(r, "memory", "100")
     rss = get(m100, "rss_kib", "median")
     procs = get(m100, "processes")
     out = {}
     if m100:
-        out["rss_100"] = t(rss, TARGETS["rss_100_max_kib"],
-                           rss is not None and procs == 1 and rss <= TARGETS["rss_100_max_kib"])
+        out["rss_100"] = target(rss, TARGETS["rss_100_max_kib"],
+                                rss is not None and procs == 1 and rss <= TARGETS["rss_100_max_kib"])
     # a phase that was not run (--rounds 0, --restart-rounds 0) has no target row
     if "startstop" in r:
-        out["start_ratio"] = t(rt["start"], TARGETS["start_ratio_max"],
-                               rt["start"] is not None and rt["start"] <= TARGETS["start_ratio_max"])
-        out["stop_ratio"] = t(rt["stop"], TARGETS["stop_ratio_max"],
-                              rt["stop"] is not None and rt["stop"] <= TARGETS["stop_ratio_max"])
+        out["start_ratio"] = at_most(rt["start"], TARGETS["start_ratio_max"])
+        out["stop_ratio"] = at_most(rt["stop"], TARGETS["stop_ratio_max"])
     if "restart" in r:
-        rr = rt["restart_vs_s6_ready"]
-        out["restart_ratio"] = t(rr, TARGETS["restart_ratio_max"],
-                                 rr is not None and rr <= TARGETS["restart_ratio_max"])
+        out["restart_ratio"] = at_most(rt["restart_vs_s6_ready"], TARGETS["restart_ratio_max"])
     if "status" in r:
         # strictly faster; a row only for the anchors that were measured
         for key, other, limit in (("status_vs_supervisorctl", "supervisord", "status_vs_supervisorctl_lt"),
                                   ("status_vs_s6", REFERENCE, "status_vs_s6_lt")):
             if "status" in res.get(other, {}):
                 v = r["status"][f"ratio_vs_{'s6' if other == REFERENCE else 'supervisorctl'}"]
-                out[key] = {**t(v, TARGETS[limit], v is not None and v < TARGETS[limit]), "op": "<"}
+                out[key] = {**target(v, TARGETS[limit], v is not None and v < TARGETS[limit]), "op": "<"}
     return out or None
 
 
@@ -1217,15 +1081,8 @@ def markdown(res: dict, meta: dict, targets: dict | None) -> str:
         L.append("start: launch of the supervisor until the last service has started (its own "
                  "time stamp); stop: the stop signal until the supervisor and every service have "
                  "exited; services gone: until the last service has exited.")
-        paired = {n: r["paired_ratios_vs_s6"] for n, r in res.items() if "paired_ratios_vs_s6" in r}
-        if paired:
-            L.append("")
-            L.append("Cross-check, median over rounds of the same-round ratio supervisor/s6:")
-            L.append("")
-            L.append("| supervisor | start x s6 (paired) | stop x s6 (paired) |")
-            L.append("|---|---:|---:|")
-            for n, p in paired.items():
-                L.append(f"| {n} | {p['start_ns']:.2f}x | {p['stop_ns']:.2f}x |")
+        L += paired_table(res, "paired_ratios_vs_s6", "supervisor", REFERENCE,
+                          [("start", "start_ns"), ("stop", "stop_ns")])
 
     if any("restart" in r for r in res.values()):
         L.append("")
@@ -1295,35 +1152,26 @@ def markdown(res: dict, meta: dict, targets: dict | None) -> str:
                          f"directories it printed {probe['lines']} line{'' if probe['lines'] == 1 else 's'} "
                          f"and exited {probe['exit']}: it ignores every directory but the first.")
 
-    if targets:
-        L.append("")
-        L.append("### ibex targets")
-        L.append("")
-        L.append("| target | value | limit | result |")
-        L.append("|---|---:|---:|---|")
-        procs = get(res, "ibex", "memory", "100", "processes")
-        names = {
-            "rss_100": ("RSS with 100 services" + ("" if procs == 1 else f" ({procs} processes!)"),
-                        fmt_kib, lambda v: fmt_kib(v)),
-            "start_ratio": ("start of 50 services vs s6", lambda v: fmt_ratio(v), fmt_ratio),
-            "stop_ratio": ("stop of 50 services vs s6", lambda v: fmt_ratio(v), fmt_ratio),
-            "restart_ratio": ("restart latency vs s6 at its minimum (s6-ready)",
-                              lambda v: "–" if v is None else f"{v:.4f}x", fmt_ratio),
-            "status_vs_supervisorctl": (f"status of {meta.get('status_services')} services vs "
-                                        "supervisorctl", lambda v: "–" if v is None else f"{v:.4f}x",
-                                        fmt_ratio),
-            "status_vs_s6": (f"status of {meta.get('status_services')} services vs s6 "
-                             f"({meta.get('status_services')} s6-svstat calls)",
-                             lambda v: "–" if v is None else f"{v:.4f}x", fmt_ratio),
-        }
-        for k, t in targets.items():
-            label, fv, fl = names[k]
-            L.append(f"| {label} | {fv(t['value'])} | {t.get('op', '≤')} {fl(t['limit'])} | "
-                     f"{'PASS' if t['pass'] else 'FAIL'} |")
-    elif "ibex" not in res:
-        L.append("")
-        L.append("(ibex not benchmarked: pass --ibex PATH or set IBEX=PATH)")
+    L += targets_table(res, targets, target_labels(res, meta))
     return "\n".join(L)
+
+
+def target_labels(res: dict, meta: dict) -> dict:
+    """Each target's label and the formats of its value and of its limit."""
+    def r4(v: float | None) -> str:
+        return "–" if v is None else f"{v:.4f}x"
+
+    procs = get(res, "ibex", "memory", "100", "processes")
+    n = meta.get("status_services")
+    return {
+        "rss_100": ("RSS with 100 services" + ("" if procs == 1 else f" ({procs} processes!)"),
+                    fmt_kib, fmt_kib),
+        "start_ratio": ("start of 50 services vs s6", fmt_ratio, fmt_ratio),
+        "stop_ratio": ("stop of 50 services vs s6", fmt_ratio, fmt_ratio),
+        "restart_ratio": ("restart latency vs s6 at its minimum (s6-ready)", r4, fmt_ratio),
+        "status_vs_supervisorctl": (f"status of {n} services vs supervisorctl", r4, fmt_ratio),
+        "status_vs_s6": (f"status of {n} services vs s6 ({n} s6-svstat calls)", r4, fmt_ratio),
+    }
 
 
 # --------------------------------------------------------------------------
@@ -1335,9 +1183,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Compare `ibex init` with s6, runit and supervisord: supervisor memory with "
                     "1/10/100 services, time to start and to stop 50 services, restart latency "
                     "of a crashing service, status query of 100 services. Run as root.")
-    ap.add_argument("ibex_pos", nargs="?", metavar="IBEX",
-                    help="path to the ibex binary (same as --ibex; default: $IBEX)")
-    ap.add_argument("--ibex", help="path to the ibex binary (default: $IBEX)")
+    add_ibex_arguments(ap)
     ap.add_argument("--rounds", type=int,
                     help=f"start/stop rounds per supervisor (default {DEFAULT_ROUNDS}, --quick: {QUICK_ROUNDS})")
     ap.add_argument("--services", type=int, default=DEFAULT_SERVICES,
@@ -1373,9 +1219,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="do not apt-get install missing s6/runit/supervisor/gcc")
     ap.add_argument("--check", action="store_true", help="exit 3 if ibex misses one of its targets")
     a = ap.parse_args(argv)
-    if a.ibex and a.ibex_pos and a.ibex != a.ibex_pos:
-        ap.error("ibex path given twice (positional and --ibex)")
-    a.ibex = a.ibex or a.ibex_pos or os.environ.get("IBEX") or None
+    resolve_ibex_argument(ap, a)
     q = a.quick
     a.rounds = a.rounds if a.rounds is not None else (QUICK_ROUNDS if q else DEFAULT_ROUNDS)
     a.mem_samples = a.mem_samples if a.mem_samples is not None else (QUICK_MEM_SAMPLES if q else DEFAULT_MEM_SAMPLES)
@@ -1409,38 +1253,19 @@ def status_meta(extra: dict) -> dict:
     return out
 
 
-def rotate(items: list, k: int) -> list:
-    k %= len(items)
-    return items[k:] + items[:k]
-
-
 def main(argv: list[str]) -> int:
     a = parse_args(argv)
     check_environment()
 
     sups: list[Supervisor] = []
-    if a.ibex:
-        ibex = os.path.abspath(a.ibex)
-        if not (os.path.isfile(ibex) and os.access(ibex, os.X_OK)):
-            die(f"ibex binary {ibex!r} does not exist or is not executable")
+    ibex = ibex_binary(a.ibex, "the others")
+    if ibex:
         sups.append(Supervisor("ibex", "ibex", ibex, None))
-    else:
-        log("no ibex binary given (--ibex PATH or IBEX=PATH): benchmarking the others only")
-    sups += anchors()
-    if a.supervisors:
-        wanted = {s.strip() for s in a.supervisors.split(",") if s.strip()} | {REFERENCE}
-        unknown = wanted - {s.name for s in sups} - ({"ibex"} if not a.ibex else set())
-        if unknown:
-            die(f"unknown supervisor(s) in --supervisors: {', '.join(sorted(unknown))}")
-        sups = [s for s in sups if s.name in wanted]
+    sups = choose(sups + anchors(), a.supervisors, REFERENCE, bool(ibex),
+                  "supervisor(s) in --supervisors")
 
     ensure_tools(sups, install=not a.no_install)
-    for s in list(sups):
-        if not all(os.access(b, os.X_OK) for b in programs(s)):
-            if s.name == REFERENCE:
-                die(f"{s.binary} is missing and could not be installed; s6 is the reference")
-            log(f"warning: {s.binary} missing; skipping {s.name}")
-            sups.remove(s)
+    sups = skip_unavailable(sups, REFERENCE, "s6 is the reference")
     # the restart test also runs s6 with readiness notification, its fastest setting
     restart_sups = list(sups)
     restart_sups.insert(restart_sups.index(next(s for s in sups if s.name == REFERENCE)) + 1, s6_ready())
@@ -1513,10 +1338,7 @@ def main(argv: list[str]) -> int:
             log(f"warning: cleanup: {e}")
         for p in strays(td):
             log(f"warning: killing stray process {p} that still uses {td}")
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            send_signal(p, signal.SIGKILL)
         if failed and failed != "interrupted":
             log(f"kept {td} (configurations and logs) for inspection")
         else:
@@ -1530,10 +1352,7 @@ def main(argv: list[str]) -> int:
     res = analyse(all_sups, a.mem_sizes)
     targets = check_targets(res, a.mem_sizes)
     meta = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "kernel": platform.release(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
+        **machine_meta(),
         "rounds": a.rounds,
         "services": a.services,
         "mem_sizes": a.mem_sizes,
@@ -1547,8 +1366,7 @@ def main(argv: list[str]) -> int:
         "status_services": a.status_services,
         "status": status_meta(status_extra),
         "quick": a.quick,
-        "service_cc": " ".join(c for c in cc_cmd[:-3] + cc_cmd[-1:] if not c.startswith("-D"))
-                      .replace(str(SERVICE_SRC), "service.c"),
+        "service_cc": describe_cc(cc_cmd, SERVICE_SRC),
         "versions": versions,
         "duration_s": round(time.monotonic() - t_start, 1),
         "machine_cpu_busy": None if busy is None else round(busy, 3),
@@ -1556,16 +1374,9 @@ def main(argv: list[str]) -> int:
         "restart_reference": RESTART_REFERENCE,
         "targets": TARGETS,
     }
-    print(markdown(res, meta, targets))
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"meta": meta, "supervisors": res, "targets": targets}, f, indent=2)
-            f.write("\n")
-        log(f"wrote {a.json}")
-    log(f"total {meta['duration_s']} s")
-    if a.check and targets and not all(t["pass"] for t in targets.values()):
-        return 3
-    return 0
+    return finish(markdown(res, meta, targets), a.json,
+                  {"meta": meta, "supervisors": res, "targets": targets},
+                  meta["duration_s"], targets, a.check)
 
 
 if __name__ == "__main__":

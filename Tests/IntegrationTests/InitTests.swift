@@ -319,6 +319,39 @@ struct InitPrivilegeTests {
   }
 }
 
+@Suite("ibex init: what a service gets", .enabled(if: canUnshare, "needs unshare --pid"))
+struct InitServiceStateTests {
+  @Test("only fds 0-2 (stdin /dev/null) plus its notification fd, a clean signal state, its own session")
+  func cleanState() throws {
+    let services = try ServiceRoot([
+      "web.service": """
+        [Service]
+        NotificationFD=5
+        # $$$$ is a literal $$ for the shell: in command lines ibex expands $$ to $ (as systemd).
+        ExecStart=/bin/sh -c 'ls -l /proc/self/fd > $OUT/fds; cat /proc/self/status > $OUT/status; cat /proc/$$$$/stat > $OUT/stat; echo >&5; exec sleep 100000'
+        """
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { (try? runCommand([ibexBinary, "check", "--root", services.root]).status) == 0 })
+    // ls -l: "lrwx... N -> target"; fd 3 is ls's own directory.
+    let fds = fileContents(services.dir + "/fds").split(separator: "\n").compactMap { line -> String? in
+      let words = line.split(separator: " ")
+      guard let arrow = words.firstIndex(of: "->"), arrow > 0 else { return nil }
+      return "\(words[arrow - 1])=\(words[arrow + 1])"
+    }
+    #expect(fds.first == "0=/dev/null")
+    #expect(fds.map { $0.split(separator: "=")[0] } == ["0", "1", "2", "3", "5"])
+    let status = statusFields(fileContents(services.dir + "/status"))
+    #expect(status["SigBlk"] == "0000000000000000")
+    #expect(status["SigIgn"] == "0000000000000000")
+    let stat = fileContents(services.dir + "/stat").split(separator: " ")
+    #expect(stat.count > 5 && stat[0] == stat[5], "the service leads its own session")
+    kill(pid, SIGTERM)
+    #expect(ibex.finish().status == 0)
+  }
+}
+
 @Suite("ibex init: bad configuration starts nothing")
 struct InitConfigErrorTests {
   @Test(

@@ -101,7 +101,7 @@ struct ContainerTests {
       "db.service": """
         [Service]
         NotificationFD=3
-        ExecStart=/bin/sh -c 'echo "db: uid=$(id -u)"; echo >&3; trap "echo db: stopping; exit 0" TERM; while :; do sleep 0.05; done'
+        ExecStart=/bin/sh -c 'trap "echo db: stopping; exit 0" TERM; echo "db: uid=$(id -u)"; echo >&3; while :; do sleep 0.05; done'
         User=nobody
         NoNewPrivileges=yes
         """,
@@ -109,7 +109,7 @@ struct ContainerTests {
         [Unit]
         Requires=db
         [Service]
-        ExecStart=/bin/sh -c 'echo "web: up"; trap "echo web: stopping; exit 0" TERM; while :; do sleep 0.05; done'
+        ExecStart=/bin/sh -c 'trap "echo web: stopping; exit 0" TERM; echo "web: up"; while :; do sleep 0.05; done'
         CapabilityBoundingSet=CAP_NET_BIND_SERVICE
         """,
     ]

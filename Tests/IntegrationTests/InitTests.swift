@@ -209,11 +209,11 @@ struct InitShutdownTests {
 
   @Test(
     "docker stop: TERM goes to CMD, and CMD's code (128+N when killed) is the container's",
-    arguments: [("trap 'exit 3' TERM; while :; do sleep 0.05; done", Int32(3)), ("while :; do sleep 0.05; done", Int32(143))]
-      as [(String, Int32)])
-  func dockerStop(script: String, code: Int32) throws {
+    arguments: [("trap 'exit 3' TERM;", Int32(3)), ("", Int32(143))] as [(String, Int32)])
+  func dockerStop(trap: String, code: Int32) throws {
     let services = try ServiceRoot(["db.service": "[Service]\nExecStart=/bin/sleep 100000\n"])
-    let ibex = try services.start(["/bin/sh", "-c", "echo up > \(services.dir)/cmd; \(script)"])
+    // The trap is set before the CMD says it is up, so TERM cannot come first.
+    let ibex = try services.start(["/bin/sh", "-c", "\(trap) echo up > \(services.dir)/cmd; while :; do sleep 0.05; done"])
     let pid = try #require(services.ibexPID(ibex))
     #expect(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: services.dir + "/cmd") })
     kill(pid, SIGTERM)

@@ -77,7 +77,7 @@ struct GraceTests {
     let dir = makeScratchDirectory()
     let script = "trap '' TERM; sleep 60 & echo $! > \(dir)/sleeper; echo $$ > \(dir)/ready; wait; wait"
     let command = try RunningCommand([ibexBinary, "run", "--grace", "300ms", "/bin/sh", "-c", script])
-    #expect(waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: "\(dir)/ready") })
+    #expect(waitUntil(timeout: 10) { fileContents("\(dir)/ready").hasSuffix("\n") })
     let sleeper = try #require(Int32(fileContents("\(dir)/sleeper").trimmingCharacters(in: .whitespacesAndNewlines)))
     command.signal(SIGTERM)
     let result = command.finish(timeout: 20)
@@ -95,7 +95,8 @@ struct GraceTests {
     let dir = makeScratchDirectory()
     let script = "trap 'echo TERM >> \(dir)/got' TERM; echo $$ > \(dir)/ready; while :; do sleep 0.05; done"
     let command = try RunningCommand([ibexBinary, "run", "/bin/sh", "-c", script])
-    #expect(waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: "\(dir)/ready") })
+    // Wait for the content, not the file: the shell creates it before it writes the pid.
+    #expect(waitUntil(timeout: 10) { fileContents("\(dir)/ready").hasSuffix("\n") })
     let child = try #require(Int32(fileContents("\(dir)/ready").trimmingCharacters(in: .whitespacesAndNewlines)))
     command.signal(SIGTERM)
     #expect(waitUntil(timeout: 10) { fileContents("\(dir)/got") == "TERM\n" })

@@ -177,6 +177,24 @@ struct ShellTokenizer {
   static let wordBreakers: Set<Character> = [" ", "\t", "\n", "\r", ";", "&", "|", "(", ")", "<", ">"]
 
   /// One shell word starting at `i`, or nil when `i` is at an operator.
+  /// Reads `$(...)` at `i`: records its body and returns its text as it stands in the word.
+  mutating func readCommandSubstitution(into substitutions: inout [String]) -> String {
+    let start = i
+    i += 1
+    substitutions.append(readBalanced(open: "(", close: ")"))
+    return String(chars[start..<i])
+  }
+
+  /// Reads a backtick substitution at `i` the same way.
+  mutating func readBackticks(into substitutions: inout [String]) -> String {
+    let start = i
+    i += 1
+    while i < chars.count, chars[i] != "`" { i += 1 }
+    substitutions.append(String(chars[(start + 1)..<min(i, chars.count)]))
+    i += 1
+    return String(chars[start..<min(i, chars.count)])
+  }
+
   mutating func readWord() -> ShellWord? {
     let start = i
     var value = ""
@@ -205,19 +223,10 @@ struct ShellTokenizer {
             i += 2
           } else if d == "$" && peek(1) == "(" {
             literal = false
-            let s = i
-            i += 1
-            let body = readBalanced(open: "(", close: ")")
-            substitutions.append(body)
-            value += String(chars[s..<i])
+            value += readCommandSubstitution(into: &substitutions)
           } else if d == "`" {
             literal = false
-            let s = i
-            i += 1
-            while i < chars.count, chars[i] != "`" { i += 1 }
-            substitutions.append(String(chars[(s + 1)..<min(i, chars.count)]))
-            i += 1
-            value += String(chars[s..<min(i, chars.count)])
+            value += readBackticks(into: &substitutions)
           } else {
             if d == "$" { literal = false }
             value.append(d)
@@ -227,11 +236,7 @@ struct ShellTokenizer {
         i += 1
       } else if c == "$" && peek(1) == "(" {
         literal = false
-        let s = i
-        i += 1
-        let body = readBalanced(open: "(", close: ")")
-        substitutions.append(body)
-        value += String(chars[s..<i])
+        value += readCommandSubstitution(into: &substitutions)
       } else if c == "$" && peek(1) == "{" {
         literal = false
         let s = i
@@ -240,12 +245,7 @@ struct ShellTokenizer {
         value += String(chars[s..<i])
       } else if c == "`" {
         literal = false
-        let s = i
-        i += 1
-        while i < chars.count, chars[i] != "`" { i += 1 }
-        substitutions.append(String(chars[(s + 1)..<min(i, chars.count)]))
-        i += 1
-        value += String(chars[s..<min(i, chars.count)])
+        value += readBackticks(into: &substitutions)
       } else {
         if c == "$", let n = peek(1), n.isLetter || n == "_" || n.isNumber || "@*#?$!-".contains(n) { literal = false }
         value.append(c)

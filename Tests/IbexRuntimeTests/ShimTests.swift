@@ -83,13 +83,12 @@ struct EventLoopTests {
     pthread_sigmask(SIG_BLOCK, &block, &old)
     defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
     var loop = try EventLoop(handling: set)
-    var fds: [Int32] = [0, 0]
-    #expect(pipe(&fds) == 0)
+    let pipe = try FileSystem.pipe()
     defer {
-      close(fds[0])
-      close(fds[1])
+      pipe.read.close()
+      pipe.write.close()
     }
-    if watchingDescriptor { try loop.watch(FileDescriptor(rawValue: fds[0]), token: 42, events: ibex_EPOLLIN) }
+    if watchingDescriptor { try loop.watch(pipe.read, token: 42, events: EventLoop.readable) }
     raise(SIGUSR1)  // directed at this thread, where it is blocked
     var events: [LoopEvent] = []
     loop.wait(into: &events)
@@ -104,13 +103,12 @@ struct EventLoopTests {
   @Test("a deadline also fires while descriptors are watched")
   func deadlineWithDescriptors() throws {
     var loop = try EventLoop(handling: SignalSet())
-    var fds: [Int32] = [0, 0]
-    #expect(pipe(&fds) == 0)
+    let pipe = try FileSystem.pipe()
     defer {
-      close(fds[0])
-      close(fds[1])
+      pipe.read.close()
+      pipe.write.close()
     }
-    try loop.watch(FileDescriptor(rawValue: fds[0]), token: 42, events: ibex_EPOLLIN)
+    try loop.watch(pipe.read, token: 42, events: EventLoop.readable)
     let start = EventLoop.now()
     loop.arm(at: start + .milliseconds(20))
     var events: [LoopEvent] = []
@@ -125,14 +123,13 @@ struct EventLoopTests {
   @Test("a watched pipe reports readiness with its token")
   func watchedDescriptor() throws {
     var loop = try EventLoop(handling: SignalSet())
-    var fds: [Int32] = [0, 0]
-    #expect(pipe(&fds) == 0)
+    let pipe = try FileSystem.pipe()
     defer {
-      close(fds[0])
-      close(fds[1])
+      pipe.read.close()
+      pipe.write.close()
     }
-    try loop.watch(FileDescriptor(rawValue: fds[0]), token: 42, events: ibex_EPOLLIN)
-    #expect(write(fds[1], "x", 1) == 1)
+    try loop.watch(pipe.read, token: 42, events: EventLoop.readable)
+    try pipe.write.writeAll("x")
     var events: [LoopEvent] = []
     loop.wait(into: &events)
     guard case .ready(let token, _) = events.first else {

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// Counts zombies in the (namespace's) /proc until none is left or ~5 s pass; prints the count.
@@ -46,5 +47,32 @@ struct ReapingTests {
     #expect(result.status == 0)
     #expect(fileContents("\(dir)/orphan-parent") == fileContents("\(dir)/ibex"))
     #expect(fileContents("\(dir)/after") == "gone\n")
+  }
+}
+
+@Suite("Idle cost")
+struct IdleTests {
+  /// voluntary + involuntary context switches of a process: they grow each time it wakes up.
+  private func wakeUps(_ pid: Int32) -> Int? {
+    let fields = statusFields(fileContents("/proc/\(pid)/status"))
+    guard let voluntary = fields["voluntary_ctxt_switches"].flatMap({ Int($0) }),
+      let involuntary = fields["nonvoluntary_ctxt_switches"].flatMap({ Int($0) })
+    else { return nil }
+    return voluntary + involuntary
+  }
+
+  @Test("idle, ibex run and ibex init never wake up: no polling, no periodic timer", arguments: ["run", "init"])
+  func noWakeUps(mode: String) throws {
+    let services = try ServiceRoot(["db.service": "[Service]\nExecStart=/bin/sleep 100000\n"])
+    let arguments = mode == "run" ? [ibexBinary, "run", "/bin/sleep", "100000"] : [ibexBinary, "init", "--root", services.root]
+    let ibex = try RunningCommand(arguments)
+    #expect(waitUntil(timeout: 10) { (try? String(contentsOfFile: "/proc/\(ibex.pid)/task/\(ibex.pid)/children", encoding: .utf8))?.isEmpty == false })
+    usleep(300_000)  // let start-up finish
+    let before = try #require(wakeUps(ibex.pid))
+    usleep(1_500_000)
+    let after = try #require(wakeUps(ibex.pid))
+    #expect(after == before, "ibex woke up \(after - before) times while idle")
+    ibex.signal(SIGTERM)
+    #expect(ibex.finish().status == (mode == "run" ? 143 : 0))
   }
 }

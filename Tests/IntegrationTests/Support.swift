@@ -82,6 +82,11 @@ final class RunningCommand: @unchecked Sendable {
     if !waitUntil(timeout: timeout, { !self.process.isRunning }) {
       kill(pid, SIGKILL)
       Issue.record("command did not finish within \(timeout) s: killed")
+      // Never block the test run on a process Foundation fails to see end.
+      guard waitUntil(timeout: 10, { !self.process.isRunning }) else {
+        Issue.record("killed command still not reaped")
+        return CommandResult(status: -1, stdout: "", stderr: "")
+      }
     }
     process.waitUntilExit()
     let status =

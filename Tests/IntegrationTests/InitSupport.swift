@@ -43,6 +43,12 @@ struct ServiceRoot {
   }
 }
 
+/// The text of a service that appends `NAME-start` to `$OUT/order` when it starts and then
+/// sleeps; `unit` holds its `[Unit]` lines (e.g. `Requires=db`).
+func recordingService(_ name: String, unit: String) -> String {
+  "[Unit]\n\(unit)\n[Service]\nExecStart=/bin/sh -c 'echo \(name)-start >> $OUT/order; exec sleep 100000'\n"
+}
+
 /// A sd_notify client for tests: `python3 notify.py MARKER` waits a moment, appends `ready` to
 /// MARKER, sends `STATUS=` and `READY=1` to $NOTIFY_SOCKET, and sleeps. Exec it, so that the
 /// service's main process is the sender.

@@ -19,12 +19,7 @@ struct InitStartTests {
         NotificationFD=3
         ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; echo >&3; exec sleep 100000'
         """,
-      "web.service": """
-        [Unit]
-        Requires=app.service
-        [Service]
-        ExecStart=/bin/sh -c 'echo web-start >> $OUT/order; exec sleep 100000'
-        """,
+      "web.service": recordingService("web", unit: "Requires=app.service"),
     ])
     let ibex = try services.start()
     let pid = try #require(services.ibexPID(ibex))
@@ -44,12 +39,7 @@ struct InitStartTests {
         NotificationFD=3
         ExecStart=/bin/sh -c 'sleep 0.3; echo db-ready >> $OUT/order; echo >&3; exec sleep 100000'
         """,
-      "app.service": """
-        [Unit]
-        Requires=db
-        [Service]
-        ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; exec sleep 100000'
-        """,
+      "app.service": recordingService("app", unit: "Requires=db"),
     ])
     let ibex = try services.start()
     let pid = try #require(services.ibexPID(ibex))
@@ -71,12 +61,7 @@ struct InitStartTests {
         Retries=2
         StartPeriodSec=1h
         """,
-      "app.service": """
-        [Unit]
-        Requires=db
-        [Service]
-        ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; exec sleep 100000'
-        """,
+      "app.service": recordingService("app", unit: "Requires=db"),
     ])
     let ibex = try services.start()
     let pid = try #require(services.ibexPID(ibex))
@@ -104,12 +89,7 @@ struct InitStartTests {
         ExecStart=/bin/sh -c 'echo "$GREETING $TARGET" >> $OUT/order'
         ExecStart=/bin/echo ${GREETING}-second
         """,
-      "app.service": """
-        [Unit]
-        After=setup
-        [Service]
-        ExecStart=/bin/sh -c 'echo app-start >> $OUT/order; exec sleep 100000'
-        """,
+      "app.service": recordingService("app", unit: "After=setup"),
     ])
     try "# env file\nTARGET=\"world\"\n".write(toFile: services.dir + "/env", atomically: true, encoding: .utf8)
     let ibex = try services.start()

@@ -80,7 +80,6 @@ int ibex_close(int fd) {
   return 0;
 }
 
-int ibex_fd_flags(int fd) { RETURN_OR_ERRNO(fcntl(fd, F_GETFD)); }
 
 int ibex_fill_standard_fds(void) {
   for (int fd = 0; fd <= 2; fd++) {

@@ -24,7 +24,9 @@ public struct InitProgram: ~Copyable {
   private let commandIndex: Int?
   /// Read ends of notification-fd pipes, by service name, and the loop tokens they report with.
   private var readinessPipes: [String: (fd: FileDescriptor, token: UInt64)] = [:]
-  private var nextReadinessToken = InitProgram.readinessTokenBase
+  /// One loop token per service name, kept across restarts, so tokens never run into the
+  /// control connections' range however often services restart.
+  private var readinessTokens: [String: UInt64] = [:]
   private var control: ControlServer?
   /// The supervisor's own deadline; the loop's timer is the earlier of it and the control
   /// connections' deadlines.
@@ -377,8 +379,8 @@ public struct InitProgram: ~Copyable {
         request.descriptors.append((from: pipe.write, to: fd))
         readinessWriteEnd = pipe.write
         closeReadinessPipe(service.name)
-        let token = nextReadinessToken
-        nextReadinessToken += 1
+        let token = readinessTokens[service.name] ?? InitProgram.readinessTokenBase + UInt64(readinessTokens.count)
+        readinessTokens[service.name] = token
         readinessPipes[service.name] = (pipe.read, token)
         try loop.watch(pipe.read, token: token, events: EventLoop.readable)
       } catch {

@@ -58,9 +58,6 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     _ = ibex_close(rawValue)
   }
 
-  /// Whether the fd is open in this process.
-  public var isOpen: Bool { ibex_fd_flags(rawValue) >= 0 }
-
   /// Whether the fd refers to a terminal.
   public var isTerminal: Bool { ibex_isatty(rawValue) == 1 }
 }

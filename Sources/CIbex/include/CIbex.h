@@ -38,8 +38,6 @@ ssize_t ibex_read(int fd, void *buffer, size_t count);
 ssize_t ibex_write(int fd, const void *buffer, size_t count);
 /// close(2); EINTR counts as closed and is reported as 0.
 int ibex_close(int fd);
-/// Returns the fd flags (FD_CLOEXEC) or -errno; -EBADF when fd is not open.
-int ibex_fd_flags(int fd);
 /// Opens /dev/null on every one of fds 0, 1, 2 that is closed, so that no later open
 /// lands on a standard stream.
 int ibex_fill_standard_fds(void);

@@ -24,13 +24,15 @@ let package = Package(
     // Entry point: argv[0] and subcommand dispatch.
     .executableTarget(name: "ibex", dependencies: ["IbexInit"]),
     // Programs run by the entry point: `ibex run` (and later `ibex init`).
-    .target(name: "IbexInit", dependencies: ["IbexCore", "IbexConfig", "IbexRuntime"]),
+    .target(name: "IbexInit", dependencies: ["IbexCore", "IbexConfig", "IbexRuntime", "IbexLog"]),
     // Loaders that turn service files on disk into the core's model, with file:line errors.
     .target(name: "IbexConfig", dependencies: ["IbexCore", "IbexRuntime"]),
     // Pure model: durations, wait statuses, signals. No syscalls.
     .target(name: "IbexCore"),
     // The imperative shell: typed syscall wrappers, event loop, spawner, reaper.
     .target(name: "IbexRuntime", dependencies: ["CIbex", "IbexCore"]),
+    // Logging: line framing, timestamps, prefixes, rotating log directories, s6-log scripts.
+    .target(name: "IbexLog", dependencies: ["IbexCore", "IbexRuntime"]),
     // The C shim: what Swift imports badly, and the whole child setup of ibex_spawn().
     .target(name: "CIbex", cSettings: hardenedC),
 
@@ -45,6 +47,7 @@ let package = Package(
     .testTarget(name: "IbexRuntimeTests", dependencies: ["IbexRuntime", "CIbex"]),
     .testTarget(name: "IbexInitTests", dependencies: ["IbexInit"]),
     .testTarget(name: "IbexConfigTests", dependencies: ["IbexConfig"]),
+    .testTarget(name: "IbexLogTests", dependencies: ["IbexLog"]),
     .testTarget(name: "IntegrationTests", dependencies: ["ibex"]),
     .testTarget(name: "IbexAuditTests", dependencies: ["IbexAudit"], resources: [.copy("Fixtures")]),
   ],

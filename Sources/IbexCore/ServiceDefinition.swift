@@ -178,6 +178,24 @@ public struct ServiceDefinition: Equatable, Sendable {
   /// s6-style readiness: the service writes a newline to this fd when it is ready.
   public var notificationFD: Int32?
 
+  // s6 semantics (the s6-overlay loader sets these; native files may not).
+  /// Started at boot with the others. False: defined but down until `ibex start` (an s6
+  /// `down` file, or an s6-rc service that no selected bundle reaches).
+  public var autostart = true
+  /// An s6 `finish` program: runs after every end of the main process with the arguments
+  /// (exit code or 256, signal number, service name, process group); its exit code 125
+  /// means "do not restart". Killed after `finishTimeout`.
+  public var finish: Command?
+  public var finishTimeout: TimeSpan = .seconds(5)
+  /// s6-rc `flag-essential`: at shutdown it stays up until every other service is down.
+  public var stopsLast = false
+  /// False: the service gets only PATH from ibex's environment (s6-overlay's rule; scripts
+  /// read the rest with `with-contenv`), then its own `Environment=`.
+  public var inheritsEnvironment = true
+  /// An s6 pipeline (`producer-for`, a `log/` directory): this service's stdout goes to the
+  /// stdin of the named service, through a pipe ibex holds so that restarts lose nothing.
+  public var outputConsumer: String?
+
   public init(name: String, location: SourceLocation) {
     self.name = name
     self.location = location

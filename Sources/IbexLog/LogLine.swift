@@ -1,0 +1,4 @@
+/// Which of a process's output streams a line came from.
+public enum LogStream: String, Equatable, Sendable {
+  case stdout, stderr
+}

@@ -9,6 +9,8 @@ public struct ServiceGraph: Sendable {
   public let waitedOnBy: [[Int]]
   /// For each service, the services it Requires=: when one fails for good, it is stopped.
   public let requires: [[Int]]
+  /// For each service, the services it Requires= or Wants=: starting it starts them too.
+  public let pulls: [[Int]]
   /// Every service after everything it waits for.
   public let startOrder: [Int]
 
@@ -24,6 +26,7 @@ public struct ServiceGraph: Sendable {
     }
     var waitsFor = Array(repeating: [Int](), count: services.count)
     var requires = Array(repeating: [Int](), count: services.count)
+    var pulls = Array(repeating: [Int](), count: services.count)
     for (i, service) in services.enumerated() {
       for dependency in service.dependencies {
         guard let j = index[dependency.name] else {
@@ -33,6 +36,7 @@ public struct ServiceGraph: Sendable {
         if j == i {
           throw ConfigError("\(dependency.kind.rawValue)=\(dependency.name): a service cannot depend on itself", at: dependency.location)
         }
+        if dependency.kind == .requires || dependency.kind == .wants, !pulls[i].contains(j) { pulls[i].append(j) }
         switch dependency.kind {
         case .requires:
           if !requires[i].contains(j) { requires[i].append(j) }
@@ -52,6 +56,7 @@ public struct ServiceGraph: Sendable {
     self.waitsFor = waitsFor
     self.waitedOnBy = waitedOnBy
     self.requires = requires
+    self.pulls = pulls
     self.startOrder = try ServiceGraph.topologicalOrder(services, waitsFor)
   }
 

@@ -8,6 +8,8 @@ public struct ProcessRef: Hashable, Sendable {
   }
   public enum Role: Hashable, Sendable {
     case startPre(Int), main, startPost(Int), stop(Int), stopPost(Int), health
+    /// An s6 `finish` program, after the main process ended.
+    case finish
   }
   public var unit: Unit
   public var role: Role
@@ -107,7 +109,22 @@ public struct SupervisorSettings: Sendable {
   public var commandWaitTimeout: TimeSpan = .seconds(30)
   /// Whether there is a main command (CMD).
   public var hasCommand = false
+  /// What a failure during boot does (s6-overlay's `S6_BEHAVIOUR_IF_STAGE2_FAILS`); nil: the
+  /// native rules only (a failure matters for the service's dependents, or if it is essential).
+  public var bootFailure: BootFailurePolicy?
   public init() {}
+}
+
+/// What happens when a service fails before the boot is over (a oneshot or start command
+/// exits non-zero, a service is not ready within its start timeout). A service that dies
+/// after it was up is never a boot failure.
+public enum BootFailurePolicy: Sendable {
+  /// Carry on (s6-overlay's 0).
+  case ignore
+  /// Carry on with a warning (1).
+  case warn
+  /// Stop the container: exit code 1, or 2 when the services were not up in time (2).
+  case halt
 }
 
 /// The supervision state machine: services, their dependencies, restarts, readiness, health
@@ -124,13 +141,15 @@ public struct Supervisor: Sendable {
   private var armedDeadline: Instant?
   private var actions: [SupervisorAction] = []
   private var booted = false
+  /// Every service started at boot is ready or settled (or the main command started).
+  private var bootOver = false
   private var exited = false
 
   /// Internal phases: the public one plus where in the start or stop sequence a service is.
   enum Phase: Equatable {
     case inactive, waiting
     case startPre(Int), starting, startPost(Int), up
-    case stopCommand(Int), stopSignal(killed: Bool), stopPost(Int)
+    case stopCommand(Int), stopSignal(killed: Bool), finish, stopPost(Int)
     case backoff, done, stopped
     case failed(FailureReason)
   }
@@ -143,6 +162,8 @@ public struct Supervisor: Sendable {
   struct Record {
     var phase = Phase.inactive
     var main: Int32?
+    /// The pid of the last main process, after it ended (its process group, for `finish`).
+    var lastMain: Int32?
     var helper: Int32?
     var healthPID: Int32?
     var deadline: Instant?
@@ -189,7 +210,7 @@ public struct Supervisor: Sendable {
     case .waiting: return .waiting
     case .startPre, .starting, .startPost: return .starting
     case .up: return .running
-    case .stopCommand, .stopSignal, .stopPost: return .stopping
+    case .stopCommand, .stopSignal, .finish, .stopPost: return .stopping
     case .backoff: return .restarting
     case .done: return .done
     case .stopped: return .stopped
@@ -199,6 +220,8 @@ public struct Supervisor: Sendable {
 
   /// The pid of the service's main process, if it runs.
   public func mainPID(of service: Int) -> Int32? { records[service].main }
+  /// The pid (and process group) of the main process that ended last.
+  public func lastMainPID(of service: Int) -> Int32? { records[service].lastMain }
   /// Whether dependents may start: up (or a finished oneshot) and, with a health check, healthy.
   public func isReady(_ service: Int) -> Bool {
     let record = records[service]
@@ -295,7 +318,7 @@ public struct Supervisor: Sendable {
         if graph.services[old] != service && newNames.contains(service.name) { summary.changed.append(service.name) }
       } else {
         var record = Record()
-        if booted && shutdown == nil { record.phase = .waiting }
+        if booted && shutdown == nil && service.autostart { record.phase = .waiting }
         newRecords.append(record)
         summary.added.append(service.name)
       }
@@ -348,6 +371,7 @@ public struct Supervisor: Sendable {
         case .startPost(let k): return ProcessRef(.service(i), .startPost(k))
         case .stopCommand(let k): return ProcessRef(.service(i), .stop(k))
         case .stopPost(let k): return ProcessRef(.service(i), .stopPost(k))
+        case .finish: return ProcessRef(.service(i), .finish)
         default: return nil
         }
       }
@@ -358,7 +382,9 @@ public struct Supervisor: Sendable {
   private mutating func boot(_ now: Instant) {
     guard !booted else { return }
     booted = true
-    for i in graph.startOrder where records[i].phase == .inactive { records[i].phase = .waiting }
+    for i in graph.startOrder where records[i].phase == .inactive && graph.services[i].autostart {
+      records[i].phase = .waiting
+    }
     if settings.hasCommand { command.waitDeadline = now + settings.commandWaitTimeout }
   }
 
@@ -400,16 +426,20 @@ public struct Supervisor: Sendable {
     record.deadline = service.startTimeout.map { now + $0 }
     records[i] = record
     if service.startPre.isEmpty {
-      startMain(i)
+      startMain(i, now: now)
     } else {
       records[i].phase = .startPre(0)
       actions.append(.spawn(ProcessRef(.service(i), .startPre(0))))
     }
   }
 
-  private mutating func startMain(_ i: Int) {
+  private mutating func startMain(_ i: Int, now: Instant) {
     records[i].phase = .starting
-    actions.append(.spawn(ProcessRef(.service(i), .main)))
+    if graph.services[i].start.isEmpty {
+      becameReady(i, now: now)  // a oneshot of start (or stop) commands only
+    } else {
+      actions.append(.spawn(ProcessRef(.service(i), .main)))
+    }
   }
 
   /// The main process is ready (started, READY=1, a line on the notification fd, or a
@@ -469,12 +499,15 @@ public struct Supervisor: Sendable {
       records[i].helper = nil
       if !exit.isSuccess && !service.startPre[k].ignoresFailure {
         records[i].lastExit = exit
-        finishAfterFailure(i, failure ?? .commandFailed("ExecStartPre", exit), exit: exit, now: now)
-      } else if k + 1 < service.startPre.count {
+        finishAfterFailure(i, failure ?? .commandFailed(service.startPre[k].program, exit), exit: exit, now: now)
+        return
+      }
+      if !exit.isSuccess { log("\(service.name): \(service.startPre[k].program) \(exit.description) (failure ignored)") }
+      if k + 1 < service.startPre.count {
         records[i].phase = .startPre(k + 1)
         actions.append(.spawn(ProcessRef(.service(i), .startPre(k + 1))))
       } else {
-        startMain(i)
+        startMain(i, now: now)
       }
     case .startPost(let k):
       records[i].helper = nil
@@ -491,6 +524,7 @@ public struct Supervisor: Sendable {
     case .main:
       let pid = records[i].main
       records[i].main = nil
+      records[i].lastMain = pid
       records[i].lastExit = exit
       mainEnded(i, exit: exit, failure: failure, pidOfEnded: pid, now: now)
     case .stop(let k):
@@ -501,6 +535,14 @@ public struct Supervisor: Sendable {
       } else {
         signalStop(i, now: now)
       }
+    case .finish:
+      records[i].helper = nil
+      guard records[i].phase == .finish else { return }
+      if exit == .exited(code: 125) && records[i].afterStop == .restart {
+        log("\(service.name): finish exited 125: not restarting")
+        records[i].afterStop = .stopped
+      }
+      stopPostCommands(i, now: now)
     case .stopPost(let k):
       records[i].helper = nil
       if k + 1 < service.stopPost.count {
@@ -576,7 +618,7 @@ public struct Supervisor: Sendable {
     case .inactive, .waiting, .backoff, .done, .stopped, .failed:
       finishStop(i, now: now)
       return
-    case .stopCommand, .stopSignal, .stopPost:
+    case .stopCommand, .stopSignal, .finish, .stopPost:
       return  // already on its way down
     case .startPre, .startPost, .starting, .up:
       break
@@ -610,7 +652,19 @@ public struct Supervisor: Sendable {
     if service.killSignal != .kill { actions.append(.signal(pid: main, .continue, processGroup: true)) }
   }
 
+  /// After the main process: the s6 `finish` program, if any, then ExecStopPost=.
   private mutating func stopPostSequence(_ i: Int, now: Instant) {
+    let service = graph.services[i]
+    if service.finish != nil, records[i].lastExit != nil {
+      records[i].phase = .finish
+      records[i].deadline = now + service.finishTimeout
+      actions.append(.spawn(ProcessRef(.service(i), .finish)))
+    } else {
+      stopPostCommands(i, now: now)
+    }
+  }
+
+  private mutating func stopPostCommands(_ i: Int, now: Instant) {
     let service = graph.services[i]
     if service.stopPost.isEmpty {
       finishStop(i, now: now)
@@ -665,6 +719,15 @@ public struct Supervisor: Sendable {
     records[i].phase = .failed(reason)
     records[i].deadline = nil
     log("\(service.name): failed: \(reason.description)")
+    if !bootOver && shutdown == nil, let policy = settings.bootFailure {
+      switch policy {
+      case .ignore: break
+      case .warn: log("warning: \(service.name) failed during boot; carrying on")
+      case .halt:
+        log("\(service.name) failed during boot: stopping the container with exit code 1")
+        beginShutdown(exitCode: 1, now: now)
+      }
+    }
     if service.essential && shutdown == nil {
       let code = service.essentialExitCode ?? records[i].lastExit.map { exitCodeOf($0) } ?? 1
       log("\(service.name) is essential: stopping the container with exit code \(code)")
@@ -773,6 +836,11 @@ public struct Supervisor: Sendable {
           actions.append(.signal(pid: main, .kill, processGroup: true))
         }
         records[i].phase = .stopSignal(killed: true)
+      case .finish:
+        if let helper = records[i].helper { actions.append(.signal(pid: helper, .kill, processGroup: true)) }
+        records[i].helper = nil
+        log("\(service.name): finish still running after \(service.finishTimeout.description): killed")
+        stopPostCommands(i, now: now)
       case .stopPost:
         if let helper = records[i].helper { actions.append(.signal(pid: helper, .kill, processGroup: true)) }
         records[i].helper = nil
@@ -784,8 +852,17 @@ public struct Supervisor: Sendable {
       }
     }
     if let wait = command.waitDeadline, wait <= now, !command.started, shutdown == nil {
-      log("services are not all up after \(settings.commandWaitTimeout.description): starting the main command anyway")
-      startCommand()
+      let late = records.indices.filter { !isReady($0) && !isSettled($0) && !records[$0].held }.map { graph.services[$0].name }
+      var names = ""
+      for (k, name) in late.enumerated() { names += (k == 0 ? " (not up: " : ", ") + name }
+      if !late.isEmpty { names += ")" }
+      if settings.bootFailure == .halt {
+        log("services are not all up after \(settings.commandWaitTimeout.description)\(names): stopping the container with exit code 2")
+        beginShutdown(exitCode: 2, now: now)
+      } else {
+        log("services are not all up after \(settings.commandWaitTimeout.description)\(names): starting the main command anyway")
+        startCommand()
+      }
     }
   }
 
@@ -855,6 +932,7 @@ public struct Supervisor: Sendable {
   }
 
   private mutating func startCommand() {
+    bootOver = true
     command.started = true
     actions.append(.spawn(ProcessRef(.command, .main)))
   }
@@ -886,6 +964,11 @@ public struct Supervisor: Sendable {
     while progress {
       progress = false
       for i in graph.startOrder where records[i].phase == .waiting && !records[i].held {
+        // Requires= and Wants= pull in dependencies that do not start on their own.
+        for j in graph.pulls[i] where records[j].phase == .inactive && !records[j].held {
+          records[j].phase = .waiting
+          progress = true
+        }
         let dependencies = graph.waitsFor[i]
         if let failed = dependencies.first(where: { graph.requires[i].contains($0) && isFailed($0) }) {
           fail(i, .dependencyFailed(graph.services[failed].name), now: now)
@@ -900,9 +983,10 @@ public struct Supervisor: Sendable {
         }
       }
     }
-    if settings.hasCommand && !command.started && booted {
-      if records.indices.allSatisfy({ isReady($0) || isSettled($0) || records[$0].held }) { startCommand() }
+    if booted && !bootOver && records.indices.allSatisfy({ isReady($0) || isSettled($0) || records[$0].held }) {
+      bootOver = true
     }
+    if settings.hasCommand && !command.started && bootOver { startCommand() }
   }
 
   private func isFailed(_ i: Int) -> Bool {
@@ -925,16 +1009,19 @@ public struct Supervisor: Sendable {
       progress = false
       for i in graph.startOrder.reversed() {
         switch records[i].phase {
-        case .inactive, .stopped, .failed, .done, .stopCommand, .stopSignal, .stopPost:
+        case .inactive, .stopped, .failed, .done, .stopCommand, .stopSignal, .finish, .stopPost:
           continue
         case .waiting, .backoff:
           records[i].phase = .stopped
           records[i].deadline = nil
           progress = true
         case .startPre, .starting, .startPost, .up:
-          // Stop only once everything that waits for this service is down.
-          let dependentsDown = graph.waitedOnBy[i].allSatisfy { isStopped($0) }
-          if dependentsDown {
+          // Stop only once everything that waits for this service is down; services that stop
+          // last (s6's flag-essential) wait for all others, and hold none of them back.
+          let stopsLast = graph.services[i].stopsLast
+          let dependentsDown = graph.waitedOnBy[i].allSatisfy { isStopped($0) || (!stopsLast && graph.services[$0].stopsLast) }
+          let othersDown = !stopsLast || records.indices.allSatisfy { graph.services[$0].stopsLast || isStopped($0) }
+          if dependentsDown && othersDown {
             stopSequence(i, then: .stopped, now: now)
             progress = true
           }

@@ -334,7 +334,7 @@ public struct InitProgram: ~Copyable {
   private mutating func spawn(_ ref: ProcessRef) -> SupervisorEvent {
     guard case .service(let i) = ref.unit else { return spawnCommand(ref) }
     let service = supervisor.graph.services[i]
-    let command: Command
+    var command: Command
     switch ref.role {
     case .main: command = service.start[0]
     case .startPre(let k): command = service.startPre[k]
@@ -342,6 +342,16 @@ public struct InitProgram: ~Copyable {
     case .stop(let k): command = service.stop[k]
     case .stopPost(let k): command = service.stopPost[k]
     case .health: command = service.health!.command
+    case .finish:
+      // s6's arguments: exit code (256 when killed), signal number, name, process group.
+      command = service.finish!
+      var code = "256", signal = "0"
+      switch supervisor.lastExit(of: i) {
+      case .exited(let value)?: code = "\(value)"
+      case .signaled(let killer, _)?: signal = "\(killer.rawValue)"
+      case nil: break
+      }
+      command.arguments += [code, signal, service.name, "\(supervisor.lastMainPID(of: i) ?? 0)"]
     }
     var environment: [String]
     switch serviceEnvironment(i, role: ref.role) {

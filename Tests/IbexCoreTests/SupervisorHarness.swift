@@ -36,6 +36,7 @@ struct Harness {
     case .stop(let k): return "\(unit):stop\(k)"
     case .stopPost(let k): return "\(unit):stoppost\(k)"
     case .health: return "\(unit):health"
+    case .finish: return "\(unit):finish"
     }
   }
 

@@ -96,7 +96,8 @@ struct SupervisorStartTests {
     h.exit("web:pre0", .exited(code: 1))  // ignored: '-'
     #expect(h.spawned == ["web:pre0", "web:pre1"])
     h.exit("web:pre1", .exited(code: 3))
-    #expect(h.phase("web") == .failed(.commandFailed("ExecStartPre", .exited(code: 3))))
+    #expect(h.phase("web") == .failed(.commandFailed("/bin/prepare", .exited(code: 3))))
+    #expect(h.log.contains("web: /bin/check exited 1 (failure ignored)"))
     #expect(!h.spawned.contains("web"))
   }
 

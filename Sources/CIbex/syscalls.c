@@ -110,6 +110,15 @@ int ibex_pipe(int fds[2]) {
   return 0;
 }
 
+int ibex_set_blocking(int fd, int blocking) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return -errno;
+  flags = blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK;
+  RETURN_OR_ERRNO(fcntl(fd, F_SETFL, flags));
+}
+
+void ibex_sync(void) { sync(); }
+
 int ibex_mkdir(const char *path, mode_t mode) {
   if (mkdir(path, mode) < 0 && errno != EEXIST) return -errno;
   return 0;
@@ -117,6 +126,14 @@ int ibex_mkdir(const char *path, mode_t mode) {
 
 int ibex_unlink(const char *path) { RETURN_OR_ERRNO(unlink(path)); }
 int ibex_chmod(const char *path, mode_t mode) { RETURN_OR_ERRNO(chmod(path, mode)); }
+int ibex_symlink(const char *target, const char *path) { RETURN_OR_ERRNO(symlink(target, path)); }
+
+ssize_t ibex_readlink(const char *path, char *buffer, size_t size) {
+  ssize_t n = readlink(path, buffer, size);
+  return n < 0 ? -errno : n;
+}
+
+int ibex_getcwd(char *buffer, size_t size) { return getcwd(buffer, size) == NULL ? -errno : 0; }
 
 const uint32_t ibex_S_IFMT = S_IFMT, ibex_S_IFREG = S_IFREG, ibex_S_IFDIR = S_IFDIR;
 

@@ -48,6 +48,14 @@ public struct ServiceGraph: Sendable {
         }
       }
     }
+    // A pipeline's consumer starts before its producers and stops after them.
+    for (i, service) in services.enumerated() {
+      guard let consumer = service.outputConsumer else { continue }
+      guard let j = index[consumer], j != i else {
+        throw ConfigError("the output of '\(service.name)' goes to '\(consumer)', which is not a service", at: service.location)
+      }
+      if !waitsFor[i].contains(j) { waitsFor[i].append(j) }
+    }
     var waitedOnBy = Array(repeating: [Int](), count: services.count)
     for (i, dependencies) in waitsFor.enumerated() {
       for j in dependencies { waitedOnBy[j].append(i) }

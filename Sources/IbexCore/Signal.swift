@@ -23,6 +23,7 @@ public struct Signal: RawRepresentable, Hashable, Sendable {
   public static let terminalInput = Signal(rawValue: 21)
   public static let terminalOutput = Signal(rawValue: 22)
   public static let windowChange = Signal(rawValue: 28)
+  public static let power = Signal(rawValue: 30)
 
   /// Names without the `SIG` prefix, indexed by number (1...31).
   private static let names: [String] = [

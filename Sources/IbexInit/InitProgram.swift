@@ -22,6 +22,11 @@ public struct InitProgram: ~Copyable {
   private let inherited: InheritedSignalState
   private let argv: UnsafePointer<UnsafeMutablePointer<CChar>?>
   private let commandIndex: Int?
+  /// The s6-overlay rules, for an image with the s6 layout (nil: native rules only).
+  private let s6: S6Boot.Settings?
+  /// Pipes of s6 pipelines (`producer-for`, `log/`), by consumer name: ibex holds both ends
+  /// for the container's life, so a restart on either side loses nothing.
+  private var pipelines: [String: (read: FileDescriptor, write: FileDescriptor)] = [:]
   /// Read ends of notification-fd pipes, by service name, and the loop tokens they report with.
   private var readinessPipes: [String: (fd: FileDescriptor, token: UInt64)] = [:]
   /// One loop token per service name, kept across restarts, so tokens never run into the
@@ -39,11 +44,25 @@ public struct InitProgram: ~Copyable {
 
   public static func main(options: InitOptions, argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
     guard let inherited = BecomeInit.takeOver() else { return ExitCode.systemFailure }
-    let environment = ThisProcess.environmentStrings
+    var environment = ThisProcess.environmentStrings
     let root = options.root ?? Environment.value(of: "IBEX_ROOT", in: environment) ?? ""
-    let searchPath = Environment.value(of: "PATH", in: environment) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    var searchPath = Environment.value(of: "PATH", in: environment) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     let users = UserDatabase(
       passwd: (try? FileSystem.readText("/etc/passwd")) ?? "", group: (try? FileSystem.readText("/etc/group")) ?? "")
+
+    // An s6-overlay image: its layout, its variables and its runtime paths (docs/s6-overlay.md).
+    let s6 = S6Boot.isPresent(root: root) ? S6Boot.Settings(environment: environment) : nil
+    if let s6 {
+      searchPath = S6Boot.searchPath(Environment.value(of: "PATH", in: environment))
+      environment = Environment.merge(environment, ["PATH=" + searchPath])
+      if s6.verbosity >= 1 { for warning in s6.warnings { Console.warning(warning) } }
+      if let (path, error) = S6Boot.prepare(root: root, environment: environment, settings: s6) {
+        Console.fatal("unable to prepare \(path): \(error.description)")
+        Console.emit("ibex needs a writable /run for an s6-overlay image: a tmpfs /run owned by the container's user (docs/s6-overlay.md)")
+        return ExitCode.configError
+      }
+      if let code = S6Boot.runStage2Hook(s6, searchPath: searchPath) { return code }
+    }
 
     let loaded: LoadedServices
     let graph: ServiceGraph
@@ -91,6 +110,11 @@ public struct InitProgram: ~Copyable {
     }
     var settings = SupervisorSettings()
     settings.hasCommand = options.commandIndex != nil
+    if let s6 {
+      settings.bootFailure = s6.bootFailure
+      // No limit by default (S6_CMD_WAIT_FOR_SERVICES_MAXTIME=0); IBEX_WAIT_TIMEOUT still wins.
+      settings.commandWaitTimeout = s6.waitMaxTime ?? .seconds(100 * 365 * 86400)
+    }
     // Options win over their environment forms (containers are configured with ENV).
     for (option, variable, apply) in [
       (options.shutdownTimeout, "IBEX_SHUTDOWN_TIMEOUT", { (span: TimeSpan, s: inout SupervisorSettings) in s.shutdownTimeout = span }),
@@ -111,7 +135,7 @@ public struct InitProgram: ~Copyable {
       supervisor: Supervisor(graph: graph, settings: settings), loop: loop, control: control,
       identities: InitProgram.identitiesByName(loaded), root: root, searchPath: searchPath,
       baseEnvironment: environment, notifySocket: notifySocket, notifyPath: notifyPath, devNull: devNull,
-      inherited: inherited, argv: argv, commandIndex: options.commandIndex)
+      inherited: inherited, argv: argv, commandIndex: options.commandIndex, s6: s6)
     return program.run()
   }
 
@@ -133,7 +157,7 @@ public struct InitProgram: ~Copyable {
     supervisor: Supervisor, loop: consuming EventLoop, control: ControlServer?, identities: [String: Identity],
     root: String, searchPath: String, baseEnvironment: [String],
     notifySocket: FileDescriptor?, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
-    argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?
+    argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?, s6: S6Boot.Settings?
   ) {
     self.supervisor = supervisor
     self.loop = loop
@@ -148,6 +172,7 @@ public struct InitProgram: ~Copyable {
     self.inherited = inherited
     self.argv = argv
     self.commandIndex = commandIndex
+    self.s6 = s6
   }
 
   private mutating func run() -> Int32 {
@@ -175,6 +200,8 @@ public struct InitProgram: ~Copyable {
       while let (pid, exit) = Reaper.reapOne() {
         if let code = deliver(.exited(pid: pid, exit)) { return code }
       }
+    case .signal(let signal, _) where s6 != nil:
+      return s6Signal(signal)
     case .signal(let signal, _) where signal == .terminate || signal == .interrupt:
       return deliver(.shutdownSignal(signal))
     case .signal(let signal, _):
@@ -365,6 +392,12 @@ public struct InitProgram: ~Copyable {
     var request = SpawnRequest(program: program, arguments: CStringArray(arguments), environment: CStringArray(environment))
     request.grouping = .newSession
     request.descriptors = [(from: devNull, to: 0)]
+    if ref.role == .main || ref.role == .finish {
+      if let consumer = service.outputConsumer, let pipe = pipeline(to: consumer) {
+        request.descriptors.append((from: pipe.write, to: 1))
+      }
+      if ref.role == .main, let pipe = pipelines[service.name] { request.descriptors[0] = (from: pipe.read, to: 0) }
+    }
     let identity = identities[service.name]
     if let identity {
       request.credentials = Credentials(uid: identity.uid, gid: identity.gid, supplementaryGroups: identity.groups)
@@ -409,7 +442,8 @@ public struct InitProgram: ~Copyable {
   /// sets: HOME, USER and LOGNAME for a `User=`, MAINPID for stop commands.
   private func serviceEnvironment(_ i: Int, role: ProcessRef.Role) -> Result<[String], SpawnFailure> {
     let service = supervisor.graph.services[i]
-    var environment = Environment.merge(baseEnvironment, service.environment)
+    let inherited = service.inheritsEnvironment ? baseEnvironment : ["PATH=" + searchPath]
+    var environment = Environment.merge(inherited, service.environment)
     for file in service.environmentFiles {
       let text: String
       do {
@@ -436,9 +470,22 @@ public struct InitProgram: ~Copyable {
 
   private func spawnCommand(_ ref: ProcessRef) -> SupervisorEvent {
     let arguments = argv + commandIndex!
-    var request = SpawnRequest(
-      program: String(cString: arguments[0]!), arguments: CStringArray(borrowing: arguments),
-      environment: CStringArray(borrowing: ThisProcess.environment))
+    var request: SpawnRequest
+    if let s6 {
+      // s6-overlay: S6_CMD_ARG0 in front, and only PATH unless S6_KEEP_ENV (S6-ENV-02/12).
+      var words = s6.commandPrefix
+      var k = 0
+      while let word = arguments[k] {
+        words.append(String(cString: word))
+        k += 1
+      }
+      let environment = s6.keepEnvironment ? baseEnvironment : ["PATH=" + searchPath]
+      request = SpawnRequest(program: words[0], arguments: CStringArray(words), environment: CStringArray(environment))
+    } else {
+      request = SpawnRequest(
+        program: String(cString: arguments[0]!), arguments: CStringArray(borrowing: arguments),
+        environment: CStringArray(borrowing: ThisProcess.environment))
+    }
     request.ignoredSignals = inherited.ignored
     request.signalMask = inherited.mask
     request.grouping = .newGroup
@@ -480,8 +527,52 @@ public struct InitProgram: ~Copyable {
     if notifySocket != nil { FileSystem.remove(notifyPath) }
     control?.shutdown(loop: &loop)
     guard Reaper.ownPID == 1 else { return }
+    if let s6 {
+      // S6-STOP-02 (3)-(5): TERM to what is left, S6_KILL_GRACETIME for it to go (ibex stops
+      // waiting as soon as nothing is left), then KILL.
+      try? Reaper.send(.terminate, to: -1)
+      try? Reaper.send(.continue, to: -1)
+      let end = EventLoop.now() + s6.killGraceTime
+      while Reaper.reapEnded() && EventLoop.now() < end { ThisProcess.sleep(milliseconds: 10) }
+      if s6.syncDisks { FileSystem.sync() }
+    }
     try? Reaper.send(.kill, to: -1)
     Reaper.reapAll()
+  }
+
+  // MARK: - s6-overlay
+
+  /// The pipe into `consumer`'s stdin, created on first use and kept.
+  private mutating func pipeline(to consumer: String) -> (read: FileDescriptor, write: FileDescriptor)? {
+    if let pipe = pipelines[consumer] { return pipe }
+    guard let pipe = try? FileSystem.pipe() else { return nil }
+    // The read end is a service's stdin: blocking, as s6's fdholder pipes are.
+    try? pipe.read.setBlocking(true)
+    pipelines[consumer] = pipe
+    return pipe
+  }
+
+  /// Signals to PID 1 the s6 way (S6-SIG-01, S6-ENV-14): TERM and USR2 halt, INT reboots,
+  /// USR1 and PWR power off, HUP, QUIT and WINCH do nothing; with S6_CMD_RECEIVE_SIGNALS they
+  /// go to CMD while it runs. With CMD running, a halt stops CMD first and its code is the
+  /// container's (ibex's improvement on S6-EXIT-03).
+  private mutating func s6Signal(_ signal: Signal) -> Int32? {
+    let commandRuns = supervisor.commandPID != nil
+    let forwarded: [Signal] = [.terminate, .quit, .interrupt, .user1, .user2, .power, .windowChange]
+    if commandRuns && s6?.commandReceivesSignals == true && forwarded.contains(signal) {
+      try? Reaper.send(signal, to: supervisor.commandPID!)
+      return nil
+    }
+    let code: Int32
+    switch signal {
+    case .terminate, .user2: code = S6Boot.haltExitCode(root: root)
+    case .interrupt: code = 129
+    case .user1, .power: code = 130
+    default: return nil
+    }
+    if commandRuns { return deliver(.shutdownSignal(signal == .interrupt ? .interrupt : .terminate)) }
+    Console.emit("received \(signal.name): stopping all services")
+    return deliver(.commanded(.shutdown(exitCode: code)))
   }
 }
 

@@ -58,6 +58,11 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     _ = ibex_close(rawValue)
   }
 
+  /// Makes reads and writes block (or not). The flag belongs to the open file description.
+  public func setBlocking(_ blocking: Bool) throws(Errno) {
+    _ = try Errno.check(ibex_set_blocking(rawValue, blocking ? 1 : 0))
+  }
+
   /// Whether the fd refers to a terminal.
   public var isTerminal: Bool { ibex_isatty(rawValue) == 1 }
 }

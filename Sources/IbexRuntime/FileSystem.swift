@@ -82,6 +82,41 @@ public enum FileSystem {
     _ = try withPath(path) { ibex_chmod($0, mode) }
   }
 
+  /// Creates or replaces a file with `contents`.
+  public static func write(_ path: String, _ contents: String, mode: UInt32 = 0o644) throws(Errno) {
+    let fd = FileDescriptor(rawValue: try withPath(path) { ibex_open($0, 0o1101, mode) })  // O_WRONLY|O_CREAT|O_TRUNC
+    defer { fd.close() }
+    try fd.writeAll(contents)
+  }
+
+  /// Flushes every file system's buffers to disk (`sync(2)`).
+  public static func sync() { ibex_sync() }
+
+  /// Creates the symbolic link `path` -> `target`, replacing what was at `path`.
+  public static func symlink(_ target: String, at path: String) throws(Errno) {
+    remove(path)
+    _ = try withPath(path) { linkPath in target.withCString { ibex_symlink($0, linkPath) } }
+  }
+
+  /// The target of a symbolic link, or nil if `path` is not one.
+  public static func linkTarget(_ path: String) -> String? {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let n = buffer.withUnsafeMutableBufferPointer { raw in
+      path.withCString { ibex_readlink($0, raw.baseAddress!, raw.count) }
+    }
+    return n < 0 ? nil : String(decoding: buffer[0..<n], as: UTF8.self)
+  }
+
+  /// The current working directory.
+  public static func currentDirectory() -> String? {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let result = buffer.withUnsafeMutableBufferPointer { raw in
+      raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: raw.count) { ibex_getcwd($0, raw.count) }
+    }
+    guard result == 0, let end = buffer.firstIndex(of: 0) else { return nil }
+    return String(decoding: buffer[..<end], as: UTF8.self)
+  }
+
   /// Opens a file read-write (for /dev/null and the like); the caller closes it.
   public static func openReadWrite(_ path: String) throws(Errno) -> FileDescriptor {
     FileDescriptor(rawValue: try withPath(path) { ibex_open($0, 2, 0) })

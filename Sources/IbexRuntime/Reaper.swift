@@ -18,6 +18,26 @@ public enum Reaper {
     }
   }
 
+  /// Reaps every child that has ended; returns whether any child is left.
+  public static func reapEnded() -> Bool {
+    while true {
+      var status: Int32 = 0
+      let pid = ibex_reap_any(&status)
+      if pid == 0 { return true }
+      if pid < 0 { return false }  // ECHILD: none left
+    }
+  }
+
+  /// Waits for child `pid` to end, reaping (and dropping) any other child that ends first.
+  public static func wait(for pid: Int32) -> ProcessExit {
+    while true {
+      var status: Int32 = 0
+      let ended = ibex_wait_any(&status)
+      if ended < 0 { return .exited(code: 255) }  // ECHILD: not our child
+      if ended == pid, let exit = ProcessExit(waitStatus: status) { return exit }
+    }
+  }
+
   /// Waits for every child to end and reaps it (after they have all been killed).
   public static func reapAll() {
     var status: Int32 = 0

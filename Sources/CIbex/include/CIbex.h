@@ -49,9 +49,16 @@ int ibex_isatty(int fd);
 /// Creates a pipe; both ends close-on-exec, the read end non-blocking.
 int ibex_pipe(int fds[2]);
 /// mkdir(2); an existing directory is not an error.
+/// Sets or clears O_NONBLOCK (on the open file description: shared with whoever shares it).
+int ibex_set_blocking(int fd, int blocking);
+void ibex_sync(void);
 int ibex_mkdir(const char *path, mode_t mode);
 int ibex_unlink(const char *path);
 int ibex_chmod(const char *path, mode_t mode);
+int ibex_symlink(const char *target, const char *path);
+/// The target of a symbolic link (not NUL-terminated): its length, or -errno.
+ssize_t ibex_readlink(const char *path, char *buffer, size_t size);
+int ibex_getcwd(char *buffer, size_t size);
 
 typedef struct {
   uint32_t mode; ///< st_mode: type and permission bits

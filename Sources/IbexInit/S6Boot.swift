@@ -1,0 +1,173 @@
+import IbexCore
+import IbexRuntime
+
+/// What `/init` does for an s6-overlay image around the supervisor (spec
+/// s6-overlay-compat.md): the `S6_*` variables it reads, PATH, the runtime paths of section 10
+/// that user scripts touch, the environment snapshot for `with-contenv`, and the exit code
+/// file. The s6 service definitions themselves come from `S6OverlayLayout` (IbexConfig).
+struct S6Boot {
+  /// The `S6_*` variables of the boot and stop sequence (spec section 4), with s6-overlay's
+  /// defaults. Numbers are digits only; anything else is a warning and the default.
+  struct Settings: Equatable {
+    var keepEnvironment = false
+    /// `S6_BEHAVIOUR_IF_STAGE2_FAILS`: 0 carry on, 1 warn, 2 stop the container.
+    var failurePolicy = 0
+    /// `S6_CMD_WAIT_FOR_SERVICES_MAXTIME`: nil (0) is no limit.
+    var waitMaxTime: TimeSpan?
+    /// `S6_KILL_GRACETIME`: from the final SIGTERM to SIGKILL (at most 300 s).
+    var killGraceTime = TimeSpan.milliseconds(3000)
+    /// `S6_CMD_ARG0`, split into words: put in front of CMD.
+    var commandPrefix: [String] = []
+    /// `S6_CMD_RECEIVE_SIGNALS`: the signals PID 1 gets go to CMD while it runs.
+    var commandReceivesSignals = false
+    /// `S6_VERBOSITY`: 0 errors, 1 warnings, 2 information (the default).
+    var verbosity = 2
+    /// `S6_STAGE2_HOOK`, split into words (not given to a shell).
+    var stage2Hook: [String] = []
+    var syncDisks = false
+    var warnings: [String] = []
+
+    init(environment: [String]) {
+      func number(_ name: String, default value: Int) -> Int {
+        guard let text = Environment.value(of: name, in: environment), !text.isEmpty else { return value }
+        guard text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), text.utf8.count <= 9, let parsed = Int(text) else {
+          warnings.append("\(name)=\(text) is not a number of digits: using \(value)")
+          return value
+        }
+        return parsed
+      }
+      keepEnvironment = number("S6_KEEP_ENV", default: 0) != 0
+      failurePolicy = number("S6_BEHAVIOUR_IF_STAGE2_FAILS", default: 0)
+      let wait = number("S6_CMD_WAIT_FOR_SERVICES_MAXTIME", default: 0)
+      waitMaxTime = wait == 0 ? nil : .milliseconds(Int64(wait))
+      killGraceTime = .milliseconds(Int64(min(number("S6_KILL_GRACETIME", default: 3000), 300_000)))
+      commandPrefix = S6Boot.words(Environment.value(of: "S6_CMD_ARG0", in: environment) ?? "")
+      commandReceivesSignals = number("S6_CMD_RECEIVE_SIGNALS", default: 0) != 0
+      verbosity = number("S6_VERBOSITY", default: 2)
+      stage2Hook = S6Boot.words(Environment.value(of: "S6_STAGE2_HOOK", in: environment) ?? "")
+      syncDisks = number("S6_SYNC_DISKS", default: 0) != 0
+    }
+
+    /// The supervisor's boot failure policy for `S6_BEHAVIOUR_IF_STAGE2_FAILS`.
+    var bootFailure: BootFailurePolicy {
+      switch failurePolicy {
+      case 0: return .ignore
+      case 1: return .warn
+      default: return .halt
+      }
+    }
+  }
+
+  static let exitCodeFile = "/run/s6-linux-init-container-results/exitcode"
+  static let environmentDirectory = "/run/s6/container_environment"
+
+  /// The directories that make an image an s6-overlay one.
+  static let layoutDirectories = [
+    "/etc/s6-overlay", "/etc/cont-init.d", "/etc/services.d", "/etc/cont-finish.d", "/etc/fix-attrs.d", "/etc/cont-profile.d",
+  ]
+
+  static func isPresent(root: String) -> Bool {
+    layoutDirectories.contains { FileSystem.info(root + $0)?.isDirectory == true }
+  }
+
+  /// Runs `S6_STAGE2_HOOK` (S6-ENV-19) before the services are read, and waits for it. A
+  /// failure stops the boot with the hook's code when S6_BEHAVIOUR_IF_STAGE2_FAILS >= 2,
+  /// else it is a warning. Returns the exit code when ibex must stop.
+  static func runStage2Hook(_ settings: Settings, searchPath: String) -> Int32? {
+    guard let program = settings.stage2Hook.first else { return nil }
+    let request = SpawnRequest(
+      program: program, arguments: CStringArray(settings.stage2Hook), environment: CStringArray(["PATH=" + searchPath]))
+    let exit: ProcessExit
+    do {
+      exit = Reaper.wait(for: try Spawner.spawn(request))
+    } catch {
+      exit = .exited(code: error.exitCode)
+      Console.emit("S6_STAGE2_HOOK: \(error.description)")
+    }
+    guard exit != .exited(code: 0) else { return nil }
+    if settings.failurePolicy >= 2 {
+      Console.fatal("S6_STAGE2_HOOK \(exit.description): stopping (S6_BEHAVIOUR_IF_STAGE2_FAILS=\(settings.failurePolicy))")
+      return exit.shellExitCode
+    }
+    if settings.verbosity >= 1 { Console.warning("S6_STAGE2_HOOK \(exit.description); carrying on") }
+    return nil
+  }
+
+  /// Words split on blanks, as the shell splits an unquoted variable.
+  static func words(_ text: String) -> [String] {
+    text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map { String($0) }
+  }
+
+  /// S6-BOOT-02: PATH with `/command`, `/usr/bin` and `/bin` added at the front when missing.
+  static func searchPath(_ path: String?) -> String {
+    let parts = (path ?? "").split(separator: ":", omittingEmptySubsequences: true).map { String($0) }
+    var missing: [String] = []
+    for directory in ["/command", "/usr/bin", "/bin"] where !parts.contains(directory) { missing.append(directory) }
+    var result = ""
+    for part in missing + parts { result += (result.isEmpty ? "" : ":") + part }
+    return result
+  }
+
+  /// The snapshot files `with-contenv` reads: one per variable, the value and one newline.
+  /// Names that cannot be file names (empty, with `/`) are left out.
+  static func snapshot(_ environment: [String]) -> [(name: String, contents: String)] {
+    var files: [(name: String, contents: String)] = []
+    for assignment in environment {
+      guard let equals = assignment.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
+      let name = String(assignment[..<equals])
+      guard !name.isEmpty, name != ".", name != "..", !name.utf8.contains(UInt8(ascii: "/")) else { continue }
+      files.append((name, String(assignment[assignment.index(after: equals)...]) + "\n"))
+    }
+    return files
+  }
+
+  /// Creates the runtime paths user scripts rely on (S6-BOOT-04/05, S6-EXIT-01, section
+  /// 10): `/run/s6/container_environment` (the snapshot, unless S6_KEEP_ENV), `workdir`,
+  /// `/run/service`, and the exit code file holding 0. Returns the path that failed.
+  static func prepare(root: String, environment: [String], settings: Settings) -> (path: String, error: Errno)? {
+    var current = ""
+    do throws(Errno) {
+      current = root + "/run/s6"
+      try FileSystem.makeDirectories(current)
+      current = root + "/run/service"
+      try FileSystem.makeDirectories(current)
+      current = root + "/run/s6/workdir"
+      try FileSystem.write(current, FileSystem.currentDirectory() ?? "/")
+      current = root + "/run/s6-linux-init-container-results"
+      try FileSystem.makeDirectories(current)
+      current = root + exitCodeFile
+      try FileSystem.write(current, "0\n")
+      if !settings.keepEnvironment {
+        current = root + environmentDirectory
+        try FileSystem.makeDirectories(current)
+        try FileSystem.setMode(current, 0o755)
+        // A persisted /run: what an earlier boot left must not leak into this one.
+        for stale in (try? FileSystem.list(current)) ?? [] { FileSystem.remove(current + "/" + stale) }
+        for file in snapshot(environment) {
+          current = root + environmentDirectory + "/" + file.name
+          try FileSystem.write(current, file.contents)
+        }
+      }
+    } catch {
+      return (current, error)
+    }
+    return nil
+  }
+
+  /// The exit code a halt uses (S6-EXIT-01): the first line of the exit code file, 0 when
+  /// it is missing or not a number.
+  static func haltExitCode(root: String) -> Int32 {
+    guard let text = try? FileSystem.readText(root + exitCodeFile) else { return 0 }
+    let line = text.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
+    return Int32(line.trimmingBlanks()).map { $0 & 0xff } ?? 0
+  }
+}
+
+extension Substring {
+  fileprivate func trimmingBlanks() -> Substring {
+    var text = self
+    while let first = text.first, first == " " || first == "\t" || first == "\r" { text = text.dropFirst() }
+    while let last = text.last, last == " " || last == "\t" || last == "\r" { text = text.dropLast() }
+    return text
+  }
+}

@@ -180,6 +180,8 @@ public struct Supervisor: Sendable {
     var status: String?
     /// Stopped by an operator: not restarted, not started with the others.
     var held = false
+    /// Failed to start during boot (it may be restarting): the boot does not wait for it.
+    var failedBoot = false
   }
 
   struct CommandRecord {
@@ -719,21 +721,26 @@ public struct Supervisor: Sendable {
     records[i].phase = .failed(reason)
     records[i].deadline = nil
     log("\(service.name): failed: \(reason.description)")
-    if !bootOver && shutdown == nil, let policy = settings.bootFailure {
-      switch policy {
-      case .ignore: break
-      case .warn: log("warning: \(service.name) failed during boot; carrying on")
-      case .halt:
-        log("\(service.name) failed during boot: stopping the container with exit code 1")
-        beginShutdown(exitCode: 1, now: now)
-      }
-    }
+    bootFailure(i, now: now)
     if service.essential && shutdown == nil {
       let code = service.essentialExitCode ?? records[i].lastExit.map { exitCodeOf($0) } ?? 1
       log("\(service.name) is essential: stopping the container with exit code \(code)")
       beginShutdown(exitCode: code, now: now)
     }
     stopDependents(of: i, then: .fail(.dependencyFailed(service.name)), now: now)
+  }
+
+  /// A service could not start while the container boots: the boot failure policy decides.
+  private mutating func bootFailure(_ i: Int, now: Instant) {
+    guard !bootOver && shutdown == nil && !records[i].failedBoot else { return }
+    records[i].failedBoot = true
+    switch settings.bootFailure {
+    case nil, .ignore?: break
+    case .warn?: log("warning: \(graph.services[i].name) failed during boot; carrying on")
+    case .halt?:
+      log("\(graph.services[i].name) failed during boot: stopping the container with exit code 1")
+      beginShutdown(exitCode: 1, now: now)
+    }
   }
 
   private func exitCodeOf(_ exit: ProcessExit) -> Int32 {
@@ -824,6 +831,7 @@ public struct Supervisor: Sendable {
       switch records[i].phase {
       case .startPre, .starting, .startPost:
         log("\(service.name): not ready within \(service.startTimeout?.description ?? "its start timeout")")
+        bootFailure(i, now: now)
         let exit = ProcessExit.signaled(.kill, coreDumped: false)
         stopSequence(i, then: afterFailure(i, .startTimeout, exit: exit, now: now), now: now)
       case .stopCommand:
@@ -983,10 +991,19 @@ public struct Supervisor: Sendable {
         }
       }
     }
-    if booted && !bootOver && records.indices.allSatisfy({ isReady($0) || isSettled($0) || records[$0].held }) {
-      bootOver = true
-    }
+    if booted && !bootOver && bootSettled() { bootOver = true }
     if settings.hasCommand && !command.started && bootOver { startCommand() }
+  }
+
+  /// Whether the boot is over: every service is ready, settled or stopped by an operator, or
+  /// failed to start during boot, or waits for one that did (as s6-rc ends a transition).
+  private func bootSettled() -> Bool {
+    var blocked = Array(repeating: false, count: records.count)
+    for i in graph.startOrder {
+      blocked[i] = records[i].failedBoot || (records[i].phase == .waiting && graph.waitsFor[i].contains { blocked[$0] })
+      if !(isReady(i) || isSettled(i) || records[i].held || blocked[i]) { return false }
+    }
+    return true
   }
 
   private func isFailed(_ i: Int) -> Bool {

@@ -187,3 +187,40 @@ struct SupervisorS6Tests {
     #expect(h.exitCode == nil)
   }
 }
+
+@Suite("Supervisor: boot that fails")
+struct SupervisorBootFailureTests {
+  @Test("a restarting service not ready within its start timeout ends the boot: CMD runs, its dependents never start")
+  func startTimeoutEndsBoot() throws {
+    var h = try Harness(
+      [
+        service("x") {
+          $0.notificationFD = 3
+          $0.restart = .always
+          $0.startLimitBurst = 0
+          $0.startTimeout = .seconds(1)
+        },
+        service("y", type: .oneshot, requires: ["x"]),
+      ], command: true) { $0.bootFailure = .ignore }
+    h.boot()
+    #expect(h.spawned == ["x"])
+    h.advance(.seconds(1))
+    #expect(h.spawned.contains("CMD"))
+    #expect(!h.spawned.contains("y"))
+  }
+
+  @Test("the same with policy halt: exit code 1")
+  func startTimeoutHalts() throws {
+    var h = try Harness(
+      [service("x") {
+        $0.notificationFD = 3
+        $0.restart = .always
+        $0.startTimeout = .seconds(1)
+      }], command: true) { $0.bootFailure = .halt }
+    h.boot()
+    h.advance(.seconds(1))
+    h.exit("x", .signaled(.kill, coreDumped: false))
+    #expect(h.exitCode == 1)
+    #expect(!h.spawned.contains("CMD"))
+  }
+}

@@ -53,7 +53,7 @@ public enum SupervisorAction: Equatable, Sendable {
   /// Wake up with `timerFired` at this instant (nil: no deadline).
   case armTimer(Instant?)
   /// A line for ibex's own log.
-  case log(String)
+  case log(String, LogLevel)
   /// Everything has stopped: exit with this code.
   case exit(Int32)
 }
@@ -79,6 +79,12 @@ public enum FailureReason: Equatable, Sendable {
     case .unhealthy: return "unhealthy"
     }
   }
+}
+
+/// How much a supervisor message matters (`S6_VERBOSITY`: 0 errors, 1 and warnings, 2 all).
+public enum LogLevel: Int, Comparable, Sendable {
+  case error = 0, warning = 1, info = 2
+  public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// The public phase of a service, as `ibex status` shows it.
@@ -251,7 +257,7 @@ public struct Supervisor: Sendable {
     case .spawned(let ref, let pid):
       spawned(ref, pid: pid, now: now)
     case .spawnFailed(let ref, let reason, let code):
-      log("\(name(of: ref.unit)): \(reason)")
+      log("\(name(of: ref.unit)): \(reason)", .error)
       processEnded(ref, exit: .exited(code: code), failure: .couldNotStart(reason), now: now)
     case .exited(let pid, let exit):
       if let ref = owner(of: pid) { processEnded(ref, exit: exit, failure: nil, now: now) }
@@ -353,7 +359,7 @@ public struct Supervisor: Sendable {
   /// Whether service `i` shows in status: everything but removed services that are down.
   public func isListed(_ i: Int) -> Bool { !retired.contains(graph.services[i].name) || !isStopped(i) }
 
-  private mutating func log(_ line: String) { actions.append(.log(line)) }
+  private mutating func log(_ line: String, _ level: LogLevel = .info) { actions.append(.log(line, level)) }
 
   private func name(of unit: ProcessRef.Unit) -> String {
     switch unit {
@@ -504,7 +510,7 @@ public struct Supervisor: Sendable {
         finishAfterFailure(i, failure ?? .commandFailed(service.startPre[k].program, exit), exit: exit, now: now)
         return
       }
-      if !exit.isSuccess { log("\(service.name): \(service.startPre[k].program) \(exit.description) (failure ignored)") }
+      if !exit.isSuccess { log("\(service.name): \(service.startPre[k].program) \(exit.description) (failure ignored)", .warning) }
       if k + 1 < service.startPre.count {
         records[i].phase = .startPre(k + 1)
         actions.append(.spawn(ProcessRef(.service(i), .startPre(k + 1))))
@@ -566,7 +572,7 @@ public struct Supervisor: Sendable {
         finishAfterFailure(i, failure ?? .exited(exit), exit: exit, now: now)
       }
     case .starting, .startPost, .up:
-      log("\(service.name): \(failure?.description ?? exit.description)")
+      log("\(service.name): \(failure?.description ?? exit.description)", .warning)
       // What the main process left in its process group goes with it. Its pid is still a
       // valid group id here: nothing new has been spawned since it was reaped.
       if let pid = pidOfEnded { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
@@ -597,7 +603,7 @@ public struct Supervisor: Sendable {
   /// A start step failed: restart if the policy says so, else fail.
   private mutating func finishAfterFailure(_ i: Int, _ reason: FailureReason, exit: ProcessExit, now: Instant) {
     records[i].afterStop = afterFailure(i, reason, exit: exit, now: now)
-    log("\(graph.services[i].name): \(reason.description)")
+    log("\(graph.services[i].name): \(reason.description)", .error)
     stopPostSequence(i, now: now)
   }
 
@@ -720,11 +726,11 @@ public struct Supervisor: Sendable {
     let service = graph.services[i]
     records[i].phase = .failed(reason)
     records[i].deadline = nil
-    log("\(service.name): failed: \(reason.description)")
+    log("\(service.name): failed: \(reason.description)", .error)
     bootFailure(i, now: now)
     if service.essential && shutdown == nil {
       let code = service.essentialExitCode ?? records[i].lastExit.map { exitCodeOf($0) } ?? 1
-      log("\(service.name) is essential: stopping the container with exit code \(code)")
+      log("\(service.name) is essential: stopping the container with exit code \(code)", .error)
       beginShutdown(exitCode: code, now: now)
     }
     stopDependents(of: i, then: .fail(.dependencyFailed(service.name)), now: now)
@@ -736,9 +742,9 @@ public struct Supervisor: Sendable {
     records[i].failedBoot = true
     switch settings.bootFailure {
     case nil, .ignore?: break
-    case .warn?: log("warning: \(graph.services[i].name) failed during boot; carrying on")
+    case .warn?: log("\(graph.services[i].name) failed during boot; carrying on", .warning)
     case .halt?:
-      log("\(graph.services[i].name) failed during boot: stopping the container with exit code 1")
+      log("\(graph.services[i].name) failed during boot: stopping the container with exit code 1", .error)
       beginShutdown(exitCode: 1, now: now)
     }
   }
@@ -782,7 +788,7 @@ public struct Supervisor: Sendable {
     records[i].healthFailures += 1
     if records[i].healthFailures >= health.retries {
       records[i].healthy = false
-      log("\(graph.services[i].name): unhealthy after \(records[i].healthFailures) failed checks: restarting")
+      log("\(graph.services[i].name): unhealthy after \(records[i].healthFailures) failed checks: restarting", .warning)
       records[i].lastExit = nil
       stopSequence(i, then: shutdown == nil ? .restart : .stopped, now: now)
     }
@@ -808,7 +814,7 @@ public struct Supervisor: Sendable {
   private mutating func timerFired(_ now: Instant) {
     armedDeadline = nil
     if let deadline = shutdown?.deadline, deadline <= now {
-      log("shutdown took longer than \(settings.shutdownTimeout.description): killing what is left")
+      log("shutdown took longer than \(settings.shutdownTimeout.description): killing what is left", .warning)
       killEverything()
       finishExit()
       return
@@ -830,7 +836,7 @@ public struct Supervisor: Sendable {
       records[i].deadline = nil
       switch records[i].phase {
       case .startPre, .starting, .startPost:
-        log("\(service.name): not ready within \(service.startTimeout?.description ?? "its start timeout")")
+        log("\(service.name): not ready within \(service.startTimeout?.description ?? "its start timeout")", .warning)
         bootFailure(i, now: now)
         let exit = ProcessExit.signaled(.kill, coreDumped: false)
         stopSequence(i, then: afterFailure(i, .startTimeout, exit: exit, now: now), now: now)
@@ -840,14 +846,14 @@ public struct Supervisor: Sendable {
         signalStop(i, now: now)
       case .stopSignal(killed: false):
         if let main = records[i].main {
-          log("\(service.name): still running \(service.stopTimeout.description) after \(service.killSignal.name): sending SIGKILL")
+          log("\(service.name): still running \(service.stopTimeout.description) after \(service.killSignal.name): sending SIGKILL", .warning)
           actions.append(.signal(pid: main, .kill, processGroup: true))
         }
         records[i].phase = .stopSignal(killed: true)
       case .finish:
         if let helper = records[i].helper { actions.append(.signal(pid: helper, .kill, processGroup: true)) }
         records[i].helper = nil
-        log("\(service.name): finish still running after \(service.finishTimeout.description): killed")
+        log("\(service.name): finish still running after \(service.finishTimeout.description): killed", .warning)
         stopPostCommands(i, now: now)
       case .stopPost:
         if let helper = records[i].helper { actions.append(.signal(pid: helper, .kill, processGroup: true)) }
@@ -865,10 +871,10 @@ public struct Supervisor: Sendable {
       for (k, name) in late.enumerated() { names += (k == 0 ? " (not up: " : ", ") + name }
       if !late.isEmpty { names += ")" }
       if settings.bootFailure == .halt {
-        log("services are not all up after \(settings.commandWaitTimeout.description)\(names): stopping the container with exit code 2")
+        log("services are not all up after \(settings.commandWaitTimeout.description)\(names): stopping the container with exit code 2", .error)
         beginShutdown(exitCode: 2, now: now)
       } else {
-        log("services are not all up after \(settings.commandWaitTimeout.description)\(names): starting the main command anyway")
+        log("services are not all up after \(settings.commandWaitTimeout.description)\(names): starting the main command anyway", .warning)
         startCommand()
       }
     }

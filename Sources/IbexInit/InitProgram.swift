@@ -254,8 +254,8 @@ public struct InitProgram: ~Copyable {
         case .armTimer(let deadline):
           supervisorDeadline = deadline
           rearm()
-        case .log(let line):
-          Console.emit(line)
+        case .log(let line, let level):
+          if level.rawValue <= (s6?.verbosity ?? LogLevel.info.rawValue) { Console.emit(line) }
         case .exit(let code):
           finish()
           return code

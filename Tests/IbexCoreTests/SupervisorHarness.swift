@@ -68,7 +68,7 @@ struct Harness {
           signals.append("\(group ? "-" : "")\(name) \(signal.name)")
         case .armTimer(let at):
           timer = at
-        case .log(let line):
+        case .log(let line, _):
           log.append(line)
         case .exit(let code):
           exitCode = code

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -118,6 +119,24 @@ int ibex_set_blocking(int fd, int blocking) {
 }
 
 void ibex_sync(void) { sync(); }
+
+int ibex_lstat_mode(const char *path, uint32_t *mode) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return -errno;
+  *mode = st.st_mode;
+  return 0;
+}
+
+int ibex_rmdir(const char *path) { RETURN_OR_ERRNO(rmdir(path)); }
+
+int ibex_mount_flags(const char *path, uint64_t *flags) {
+  struct statvfs fs;
+  if (statvfs(path, &fs) < 0) return -errno;
+  *flags = fs.f_flag;
+  return 0;
+}
+
+const uint64_t ibex_ST_NOEXEC = ST_NOEXEC, ibex_ST_RDONLY = ST_RDONLY;
 
 int ibex_mkdir(const char *path, mode_t mode) {
   if (mkdir(path, mode) < 0 && errno != EEXIST) return -errno;

@@ -56,6 +56,11 @@ public struct InitProgram: ~Copyable {
       searchPath = S6Boot.searchPath(Environment.value(of: "PATH", in: environment))
       environment = Environment.merge(environment, ["PATH=" + searchPath])
       if s6.verbosity >= 1 { for warning in s6.warnings { Console.warning(warning) } }
+      let warn = { (message: String) in if s6.verbosity >= 1 { Console.warning(message) } }
+      if let refusal = S6Boot.checkRun(root: root, environment: environment, warn: warn) {
+        Console.fatal(refusal)
+        return ExitCode.configError
+      }
       if let (path, error) = S6Boot.prepare(root: root, environment: environment, settings: s6) {
         Console.fatal("unable to prepare \(path): \(error.description)")
         Console.emit("ibex needs a writable /run for an s6-overlay image: a tmpfs /run owned by the container's user (docs/s6-overlay.md)")

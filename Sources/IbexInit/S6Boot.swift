@@ -121,6 +121,50 @@ struct S6Boot {
     return files
   }
 
+  /// Checks `/run` before anything is written there (S6-PRIV-02/03, S6-RO-01, S6-BOOT-04):
+  /// it must be a directory; a world-writable one without the sticky bit is refused unless
+  /// `S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES` is set; `noexec` is a warning
+  /// (scripts under /run cannot run); `/var/run` becomes a link to `/run`. Returns an error
+  /// message when ibex must not boot.
+  static func checkRun(root: String, environment: [String], warn: (String) -> Void) -> String? {
+    let run = root + "/run"
+    guard let info = FileSystem.info(run), info.isDirectory else {
+      return "\(run) is not a directory: mount a tmpfs there (docs/s6-overlay.md)"
+    }
+    let worldWritable = info.mode & 0o002 != 0, sticky = info.mode & 0o1000 != 0
+    let kubernetes = (Environment.value(of: "S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES", in: environment) ?? "0") != "0"
+    if worldWritable && !sticky {
+      guard kubernetes else {
+        return "\(run) is world-writable (mode \(octal(info.mode & 0o7777))): any user could replace what ibex puts there; "
+          + "mount /run owned by the container's user, or set S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES=1"
+      }
+      warn("\(run) is world-writable (mode \(octal(info.mode & 0o7777))): accepted because of S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES")
+    }
+    if FileSystem.isMountedNoExec(run) == true {
+      warn("\(run) is mounted noexec: service scripts copied there cannot run; mount it with exec (--tmpfs /run:exec)")
+    }
+    let varRun = root + "/var/run"
+    if FileSystem.isSymbolicLink(varRun) == false && FileSystem.info(varRun)?.isDirectory == true {
+      warn("\(varRun) is a directory: replacing it with a link to /run (its contents are deleted)")
+      do throws(Errno) {
+        try FileSystem.removeTree(varRun)
+        try FileSystem.symlink("/run", at: varRun)
+      } catch {
+        warn("unable to replace \(varRun) with a link to /run: \(error.description)")
+      }
+    }
+    return nil
+  }
+
+  private static func octal(_ value: UInt32) -> String {
+    var digits = "", rest = value
+    repeat {
+      digits = String(rest % 8) + digits
+      rest /= 8
+    } while rest > 0
+    return digits
+  }
+
   /// Creates the runtime paths user scripts rely on (S6-BOOT-04/05, S6-EXIT-01, section
   /// 10): `/run/s6/container_environment` (the snapshot, unless S6_KEEP_ENV), `workdir`,
   /// `/run/service`, and the exit code file holding 0. Returns the path that failed.

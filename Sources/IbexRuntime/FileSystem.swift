@@ -89,6 +89,32 @@ public enum FileSystem {
     try fd.writeAll(contents)
   }
 
+  /// Whether `path` is a symbolic link (nil: it does not exist).
+  public static func isSymbolicLink(_ path: String) -> Bool? {
+    var mode: UInt32 = 0
+    guard path.withCString({ ibex_lstat_mode($0, &mode) }) == 0 else { return nil }
+    return mode & ibex_S_IFMT == 0o120000
+  }
+
+  /// Removes `path` and, for a directory, everything in it (symbolic links are removed, not
+  /// followed). A missing path is not an error.
+  public static func removeTree(_ path: String) throws(Errno) {
+    guard let link = isSymbolicLink(path) else { return }
+    if !link && info(path)?.isDirectory == true {
+      for name in try list(path) { try removeTree(path + "/" + name) }
+      _ = try withPath(path) { ibex_rmdir($0) }
+    } else {
+      _ = try withPath(path) { ibex_unlink($0) }
+    }
+  }
+
+  /// Whether the file system of `path` is mounted `noexec` (nil: unknown).
+  public static func isMountedNoExec(_ path: String) -> Bool? {
+    var flags: UInt64 = 0
+    guard path.withCString({ ibex_mount_flags($0, &flags) }) == 0 else { return nil }
+    return flags & ibex_ST_NOEXEC != 0
+  }
+
   /// Flushes every file system's buffers to disk (`sync(2)`).
   public static func sync() { ibex_sync() }
 

@@ -52,6 +52,12 @@ int ibex_pipe(int fds[2]);
 /// Sets or clears O_NONBLOCK (on the open file description: shared with whoever shares it).
 int ibex_set_blocking(int fd, int blocking);
 void ibex_sync(void);
+/// lstat(2)'s st_mode (a symbolic link is not followed).
+int ibex_lstat_mode(const char *path, uint32_t *mode);
+int ibex_rmdir(const char *path);
+/// statvfs(2)'s f_flag: ST_NOEXEC, ST_RDONLY, ...
+int ibex_mount_flags(const char *path, uint64_t *flags);
+extern const uint64_t ibex_ST_NOEXEC, ibex_ST_RDONLY;
 int ibex_mkdir(const char *path, mode_t mode);
 int ibex_unlink(const char *path);
 int ibex_chmod(const char *path, mode_t mode);

@@ -37,6 +37,9 @@ public enum Entry {
     if let name = arguments.first, name == "init" || name.hasSuffix("/init") {
       return initCommand(Array(arguments.dropFirst()), offset: 1)
     }
+    if let name = arguments.first, name == "s6-log" || name.hasSuffix("/s6-log") {
+      return S6LogProgram.main(arguments: Array(arguments.dropFirst()))
+    }
     guard arguments.count >= 2 else {
       Console.output(help)
       return ExitCode.usage
@@ -59,6 +62,8 @@ public enum Entry {
       }
     case "init":
       return initCommand(rest, offset: 2)
+    case "s6-log":
+      return S6LogProgram.main(arguments: rest)
     case "audit":
       // Like git's subcommands: the policy checker is a separate program (it is not shipped
       // in containers).

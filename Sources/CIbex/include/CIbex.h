@@ -247,4 +247,46 @@ int ibex_exec(const char *file, char *const *argv, char *const *envp, const char
 /// (the failed child has already been reaped).
 pid_t ibex_spawn(const ibex_spawn_req *req, ibex_spawn_err *err);
 
+// MARK: - Logging (IbexLog, s6-log): log files, wall clock, POSIX regex, poll. Defined in log.c.
+
+#include <string.h> // memchr and memcpy, for the line framer's scans
+
+
+/// clock_gettime(CLOCK_REALTIME): seconds and nanoseconds since the Unix epoch.
+void ibex_realtime(int64_t *seconds, int32_t *nanoseconds);
+/// Opens (creating with `mode`) a file for appending: O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC.
+/// Returns the fd or -errno.
+int ibex_log_open_append(const char *path, mode_t mode);
+/// writev(2) of `count` buffers; returns the bytes written or -errno.
+ssize_t ibex_log_writev(int fd, const void *const *bases, const size_t *lengths, int count);
+int ibex_log_fsync(int fd);
+int ibex_log_fchmod(int fd, mode_t mode);
+/// The size of an open file (fstat), or -errno.
+int64_t ibex_log_fsize(int fd);
+int ibex_log_rename(const char *from, const char *to);
+/// link(2), for s6-log's "link the archive, then unlink the old name" (no overwrite).
+int ibex_log_link(const char *from, const char *to);
+/// mkdir(2) with `mode` (an existing directory is not an error); mode is applied even under umask.
+int ibex_log_mkdir(const char *path, mode_t mode);
+/// Takes an exclusive, non-blocking flock(2) on `fd`: 0, or -EWOULDBLOCK if another holds it.
+int ibex_log_lock(int fd);
+/// The process umask (read without changing it).
+mode_t ibex_log_umask(void);
+/// sigprocmask(SIG_BLOCK, set).
+int ibex_log_block_signals(const sigset_t *set);
+/// Sets `sig` to SIG_IGN.
+int ibex_log_ignore_signal(int sig);
+/// poll(2) on up to two fds (a negative fd is skipped); `revents` gets each fd's result.
+/// Returns the number of ready fds, 0 on timeout or EINTR, or -errno. timeout_ms -1: no limit.
+int ibex_log_poll(int fd0, int fd1, int timeout_ms, short *revents0, short *revents1);
+extern const short ibex_POLLIN, ibex_POLLHUP, ibex_POLLERR;
+
+/// A compiled POSIX extended regular expression (REG_EXTENDED|REG_NOSUB), or NULL with the
+/// error message in `error` (at most `error_size` bytes, NUL-terminated).
+void *ibex_regex_compile(const char *pattern, char *error, size_t error_size);
+/// 1 if the NUL-terminated `text` matches, 0 if not.
+int ibex_regex_matches(const void *regex, const char *text);
+void ibex_regex_free(void *regex);
+// End of the logging block.
+
 #endif

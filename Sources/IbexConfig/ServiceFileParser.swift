@@ -26,6 +26,7 @@ public struct ServiceFileParser {
       "NoNewPrivileges", "Essential", "EssentialExitCode", "NotificationFD",
     ] + ServiceFileParser.limitNames.map { $0.0 },
     "Health": ["Exec", "IntervalSec", "TimeoutSec", "Retries", "StartPeriodSec"],
+    "Log": ["Console", "Format", "Prefix", "Timestamps", "Directory", "MaxFileSize", "MaxFiles", "MaxTotalSize"],
     "Install": ["WantedBy", "RequiredBy", "Alias"],
   ]
 
@@ -51,7 +52,7 @@ public struct ServiceFileParser {
 
   private mutating func apply(_ entry: UnitEntry) throws(ConfigError) {
     guard let known = ServiceFileParser.directives[entry.section] else {
-      throw ConfigError("unknown section [\(entry.section)] (sections: [Unit], [Service], [Health], [Install])", at: entry.location)
+      throw ConfigError("unknown section [\(entry.section)] (sections: [Unit], [Service], [Health], [Log], [Install])", at: entry.location)
     }
     guard known.contains(entry.key) else {
       var message = "unknown directive '\(entry.key)' in [\(entry.section)]"
@@ -150,6 +151,20 @@ public struct ServiceFileParser {
     case ("Health", "TimeoutSec"): health.timeout = try positiveSpan(value)
     case ("Health", "Retries"): health.retries = try integer(value, in: 1...1000)
     case ("Health", "StartPeriodSec"): health.startPeriod = try span(value)
+    case ("Log", "Console"): definition.log.console = try boolean(value)
+    case ("Log", "Format"):
+      guard let format = LogSettings.Format(rawValue: value) else { throw .init("use text or json") }
+      definition.log.format = format
+    case ("Log", "Prefix"): definition.log.prefix = try boolean(value)
+    case ("Log", "Timestamps"):
+      guard let stamps = LogSettings.Timestamps(rawValue: value) else { throw .init("use none, rfc3339 or tai64n") }
+      definition.log.timestamps = stamps
+    case ("Log", "Directory"):
+      guard value.hasPrefix("/") else { throw .init("the path must be absolute") }
+      definition.log.directory = value
+    case ("Log", "MaxFileSize"): definition.log.maxFileSize = Int(try byteCount(value, in: 4096...(1 << 30)))
+    case ("Log", "MaxFiles"): definition.log.maxFiles = try integer(value, in: 1...10000)
+    case ("Log", "MaxTotalSize"): definition.log.maxTotalSize = Int(try byteCount(value, in: 0...(1 << 40)))
     case ("Install", _): break  // every service in the directory is started; [Install] is accepted as is
     default: throw .init("not valid in [\(section)]")
     }
@@ -286,6 +301,14 @@ public struct ServiceFileParser {
   private func nonEmpty(_ value: String) throws(ConfigError.Message) -> String {
     if value.isEmpty { throw .init("must not be empty") }
     return value
+  }
+
+  /// `4096`, `64K`, `10M`, `1G` (powers of 1024) within `range`.
+  private func byteCount(_ value: String, in range: ClosedRange<UInt64>) throws(ConfigError.Message) -> UInt64 {
+    guard value != "infinity", let bytes = try limitValue(value), range.contains(bytes) else {
+      throw .init("use a size from \(range.lowerBound) to \(range.upperBound) bytes (K, M and G suffixes allowed)")
+    }
+    return bytes
   }
 
   /// `1024`, `1024:4096`, `infinity`, `64K`, `infinity:infinity`.

@@ -127,6 +127,33 @@ public struct EnvironmentFile: Equatable, Sendable {
   }
 }
 
+/// Where a service's output goes (`[Log]`). Lines are captured through pipes ibex holds, so a
+/// restart loses nothing; nil fields take the container-wide default (`IBEX_LOG_*`).
+public struct LogSettings: Equatable, Sendable {
+  public enum Format: String, Equatable, Sendable {
+    /// `name | line`, or the bare line without a prefix.
+    case text
+    /// One JSON object per line: ts, service, stream, msg.
+    case json
+  }
+  public enum Timestamps: String, Equatable, Sendable {
+    case none, rfc3339, tai64n
+  }
+  /// Lines go to the container's stdout (the service's stdout) and stderr (its stderr).
+  public var console = true
+  public var format: Format?
+  /// `name | ` in front of console lines (text format).
+  public var prefix: Bool?
+  public var timestamps: Timestamps?
+  /// A rotating log directory (`current` and `@TAI64N.s` archives, as s6-log writes).
+  public var directory: String?
+  public var maxFileSize = 1 << 20
+  public var maxFiles = 10
+  /// 0: no limit on the archives' total size.
+  public var maxTotalSize = 0
+  public init() {}
+}
+
 /// Everything ibex knows about one service, whatever file format it came from.
 public struct ServiceDefinition: Equatable, Sendable {
   public var name: String
@@ -177,6 +204,7 @@ public struct ServiceDefinition: Equatable, Sendable {
   public var essentialExitCode: Int32?
   /// s6-style readiness: the service writes a newline to this fd when it is ready.
   public var notificationFD: Int32?
+  public var log = LogSettings()
 
   // s6 semantics (the s6-overlay loader sets these; native files may not).
   /// Started at boot with the others. False: defined but down until `ibex start` (an s6

@@ -1,5 +1,6 @@
 import IbexConfig
 import IbexCore
+import IbexLog
 import IbexRuntime
 
 /// `ibex init`: the supervisor of a container (the role of s6-overlay and supervisord).
@@ -27,6 +28,8 @@ public struct InitProgram: ~Copyable {
   /// Pipes of s6 pipelines (`producer-for`, `log/`), by consumer name: ibex holds both ends
   /// for the container's life, so a restart on either side loses nothing.
   private var pipelines: [String: (read: FileDescriptor, write: FileDescriptor)] = [:]
+  /// The services' stdout and stderr, on their way to the console and log directories.
+  private var output: ServiceOutput
   /// Read ends of notification-fd pipes, by service name, and the loop tokens they report with.
   private var readinessPipes: [String: (fd: FileDescriptor, token: UInt64)] = [:]
   /// One loop token per service name, kept across restarts, so tokens never run into the
@@ -113,6 +116,8 @@ public struct InitProgram: ~Copyable {
     } catch {
       Console.warning("no control socket (\(runDirectory)/control: \(error.description)): ibex status, stop and check will not work; give ibex a writable /run")
     }
+    let logDefaults = ServiceOutput.Defaults(environment: environment)
+    for warning in logDefaults.warnings { Console.warning(warning) }
     var settings = SupervisorSettings()
     settings.hasCommand = options.commandIndex != nil
     if let s6 {
@@ -140,7 +145,8 @@ public struct InitProgram: ~Copyable {
       supervisor: Supervisor(graph: graph, settings: settings), loop: loop, control: control,
       identities: InitProgram.identitiesByName(loaded), root: root, searchPath: searchPath,
       baseEnvironment: environment, notifySocket: notifySocket, notifyPath: notifyPath, devNull: devNull,
-      inherited: inherited, argv: argv, commandIndex: options.commandIndex, s6: s6)
+      inherited: inherited, argv: argv, commandIndex: options.commandIndex, s6: s6,
+      output: ServiceOutput(defaults: logDefaults))
     return program.run()
   }
 
@@ -162,8 +168,10 @@ public struct InitProgram: ~Copyable {
     supervisor: Supervisor, loop: consuming EventLoop, control: ControlServer?, identities: [String: Identity],
     root: String, searchPath: String, baseEnvironment: [String],
     notifySocket: FileDescriptor?, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
-    argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?, s6: S6Boot.Settings?
+    argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?, s6: S6Boot.Settings?,
+    output: consuming ServiceOutput
   ) {
+    self.output = output
     self.supervisor = supervisor
     self.loop = loop
     self.control = control
@@ -203,6 +211,11 @@ public struct InitProgram: ~Copyable {
     switch event {
     case .signal(.child, _):
       while let (pid, exit) = Reaper.reapOne() {
+        // What the process wrote before it ended goes out first, unfinished last line included.
+        if let i = supervisor.graph.services.indices.first(where: { supervisor.mainPID(of: $0) == pid }) {
+          output.processEnded(service: supervisor.graph.services[i].name, loop: &loop)
+          reportOutputNotices()
+        }
         if let code = deliver(.exited(pid: pid, exit)) { return code }
       }
     case .signal(let signal, _) where s6 != nil:
@@ -215,6 +228,10 @@ public struct InitProgram: ~Copyable {
     case .deadline:
       let now = EventLoop.now()
       control?.dropIdle(loop: &loop, now: now)
+      if let deadline = output.retryDeadline, deadline <= now {
+        output.retry(now: now, loop: &loop)
+        reportOutputNotices()
+      }
       if let deadline = supervisorDeadline, deadline <= now {
         supervisorDeadline = nil
         if let code = deliver(.timerFired) { return code }
@@ -222,6 +239,10 @@ public struct InitProgram: ~Copyable {
       rearm()
     case .ready(ControlServer.listenerToken, _):
       control?.acceptAll(loop: &loop, now: EventLoop.now())
+      rearm()
+    case .ready(let token, _) where ServiceOutput.owns(token):
+      output.handle(token: token, loop: &loop)
+      reportOutputNotices()
       rearm()
     case .ready(let token, _) where token >= ControlServer.firstConnectionToken:
       let lines = control?.readRequests(token: token, loop: &loop, now: EventLoop.now()) ?? []
@@ -272,7 +293,7 @@ public struct InitProgram: ~Copyable {
   }
 
   private mutating func rearm() {
-    let deadlines = [supervisorDeadline, control?.nextDeadline].compactMap { $0 }
+    let deadlines = [supervisorDeadline, control?.nextDeadline, output.retryDeadline].compactMap { $0 }
     loop.arm(at: deadlines.min())
   }
 
@@ -397,9 +418,16 @@ public struct InitProgram: ~Copyable {
     var request = SpawnRequest(program: program, arguments: CStringArray(arguments), environment: CStringArray(environment))
     request.grouping = .newSession
     request.descriptors = [(from: devNull, to: 0)]
+    do {
+      let streams = try output.descriptors(for: service, loop: &loop)
+      request.descriptors += [(from: streams.standardOutput, to: 1), (from: streams.standardError, to: 2)]
+    } catch {
+      return .spawnFailed(ref, reason: "unable to create its output pipes: \(error.description)", exitCode: ExitCode.cannotExecute)
+    }
+    reportOutputNotices()
     if ref.role == .main || ref.role == .finish {
       if let consumer = service.outputConsumer, let pipe = pipeline(to: consumer) {
-        request.descriptors.append((from: pipe.write, to: 1))
+        request.descriptors[1] = (from: pipe.write, to: 1)
       }
       if ref.role == .main, let pipe = pipelines[service.name] { request.descriptors[0] = (from: pipe.read, to: 0) }
     }
@@ -529,6 +557,8 @@ public struct InitProgram: ~Copyable {
   /// As PID 1, kills whatever is left (processes that escaped their service's process group)
   /// and reaps it, so the container ends clean.
   private mutating func finish() {
+    output.close(patience: .seconds(1))
+    reportOutputNotices()
     if notifySocket != nil { FileSystem.remove(notifyPath) }
     control?.shutdown(loop: &loop)
     guard Reaper.ownPID == 1 else { return }
@@ -543,6 +573,10 @@ public struct InitProgram: ~Copyable {
     }
     try? Reaper.send(.kill, to: -1)
     Reaper.reapAll()
+  }
+
+  private mutating func reportOutputNotices() {
+    for notice in output.takeNotices() { Console.warning(notice) }
   }
 
   // MARK: - s6-overlay

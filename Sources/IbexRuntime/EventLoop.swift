@@ -36,6 +36,7 @@ public struct EventLoop: ~Copyable {
   private static let timerToken: UInt64 = 1
   /// Readiness to read (`EPOLLIN`), for `watch`.
   public static let readable: UInt32 = ibex_EPOLLIN
+  public static let writable: UInt32 = ibex_EPOLLOUT
 
   /// Tokens below this value are the loop's own.
   public static let firstUserToken: UInt64 = 16

@@ -143,6 +143,11 @@ public enum FileSystem {
     return String(decoding: buffer[..<end], as: UTF8.self)
   }
 
+  /// Opens `path` with `open(2)` flags (O_CLOEXEC is always added); the caller closes it.
+  public static func open(_ path: String, flags: Int32, mode: UInt32 = 0) throws(Errno) -> FileDescriptor {
+    FileDescriptor(rawValue: try withPath(path) { ibex_open($0, flags, mode) })
+  }
+
   /// Opens a file read-write (for /dev/null and the like); the caller closes it.
   public static func openReadWrite(_ path: String) throws(Errno) -> FileDescriptor {
     FileDescriptor(rawValue: try withPath(path) { ibex_open($0, 2, 0) })

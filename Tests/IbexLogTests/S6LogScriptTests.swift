@@ -39,7 +39,7 @@ func clamp() throws {
 @Test("bad scripts name the directive")
 func errors() {
   #expect(error("x ./a") == "unrecognized directive: x")
-  #expect(error("nfoo ./a") == "syntax error at directive: nfoo")
+  #expect(error("nfoo ./a") == "unrecognized directive: nfoo")
   #expect(error("tt ./a") == "syntax error at directive: tt")
   #expect(error("n5") == "no action directive specified")
   #expect(error("") == "no action directive specified")

@@ -76,7 +76,7 @@ public struct S6LogScript: Equatable, Sendable {
       let rest = String(decoding: bytes.dropFirst(), as: UTF8.self)
       func number(_ limit: Int = Int.max) throws(S6LogScriptError) -> Int {
         guard !rest.isEmpty, rest.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(rest), value <= limit
-        else { throw S6LogScriptError("syntax error at directive: \(word)") }
+        else { throw S6LogScriptError("unrecognized directive: \(word)") }  // s6-log's wording
         return value
       }
       func act(_ destination: Destination) {

@@ -108,6 +108,8 @@ public struct ServiceOutput: ~Copyable {
     if let path = settings.directory {
       directory = directories[path]
       if directory == nil {
+        let parent = String(path[..<(path.utf8.lastIndex(of: UInt8(ascii: "/")) ?? path.startIndex)])
+        if !parent.isEmpty { try? FileSystem.makeDirectories(parent) }
         let policy = RotationPolicy(
           maximumFileSize: settings.maxFileSize, maximumArchiveCount: settings.maxFiles,
           maximumTotalArchiveSize: settings.maxTotalSize)
@@ -316,13 +318,15 @@ final class Sink {
 
   init(console: FileDescriptor, token: UInt64) {
     self.token = token
-    // A private, non-blocking open file description of the same pipe or terminal: ibex
-    // never blocks on it, and the fd the main command inherits stays as it was. A regular
-    // file is reopened for appending; a socket cannot be reopened (ibex then writes to the
-    // shared fd, which may block).
+    // A pipe or terminal is reopened: a private, non-blocking open file description, so ibex
+    // never blocks on it while the fd the main command inherits stays as it was. Files and
+    // /dev/null never block, so they are shared as they are (a second description would
+    // write at its own offset); a socket cannot be reopened (ibex then writes to the shared
+    // fd, which may block).
     let path = "/proc/self/fd/\(console.rawValue)"
-    let append: Int32 = FileSystem.info(path)?.isRegularFile == true ? 0o2000 : 0
-    if let reopened = try? FileSystem.open(path, flags: 0o1 | 0o4000 | append) {  // O_WRONLY|O_NONBLOCK
+    let type = (FileSystem.info(path)?.mode ?? 0) & 0o170000
+    let reopen = type == 0o010000 || (type == 0o020000 && console.isTerminal)  // FIFO, terminal
+    if reopen, let reopened = try? FileSystem.open(path, flags: 0o1 | 0o4000) {  // O_WRONLY|O_NONBLOCK
       fd = reopened
       isPrivate = true
     } else {

@@ -97,6 +97,23 @@ struct ServiceFileParserTests {
     #expect(service.health?.retries == 5 && service.health?.startPeriod == .seconds(30))
   }
 
+  @Test("[Log]: console, format, prefix, timestamps, a rotating directory and its limits")
+  func logSection() throws {
+    let service = try parse(
+      "[Service]\nExecStart=/bin/x\n[Log]\nConsole=no\nFormat=json\nPrefix=no\nTimestamps=tai64n\nDirectory=/var/log/web\nMaxFileSize=10M\nMaxFiles=5\nMaxTotalSize=1G\n")
+    var expected = LogSettings()
+    expected.console = false
+    expected.format = .json
+    expected.prefix = false
+    expected.timestamps = .tai64n
+    expected.directory = "/var/log/web"
+    expected.maxFileSize = 10 << 20
+    expected.maxFiles = 5
+    expected.maxTotalSize = 1 << 30
+    #expect(service.log == expected)
+    #expect(try parse("[Service]\nExecStart=/bin/x\n").log == LogSettings())
+  }
+
   @Test("defaults: simple, no restart, 90s start and 5s stop timeouts, SIGTERM")
   func defaults() throws {
     let service = try parse("[Service]\nExecStart=/bin/sleep 1")
@@ -125,7 +142,12 @@ struct ServiceFileParserTests {
     "bad input is refused with the file, the line and what to do",
     arguments: [
       ("[Service]\nExecStart=/bin/x\nRestrat=always", "/etc/ibex/services/web.service:3: unknown directive 'Restrat' in [Service] (did you mean 'Restart'?)"),
-      ("[Servce]\nExecStart=/bin/x", "/etc/ibex/services/web.service:2: unknown section [Servce] (sections: [Unit], [Service], [Health], [Install])"),
+      ("[Servce]\nExecStart=/bin/x", "/etc/ibex/services/web.service:2: unknown section [Servce] (sections: [Unit], [Service], [Health], [Log], [Install])"),
+      ("[Service]\nExecStart=/bin/x\n[Log]\nFormat=xml", "/etc/ibex/services/web.service:4: Format=xml: use text or json"),
+      ("[Service]\nExecStart=/bin/x\n[Log]\nTimestamps=local", "/etc/ibex/services/web.service:4: Timestamps=local: use none, rfc3339 or tai64n"),
+      ("[Service]\nExecStart=/bin/x\n[Log]\nDirectory=logs", "/etc/ibex/services/web.service:4: Directory=logs: the path must be absolute"),
+      ("[Service]\nExecStart=/bin/x\n[Log]\nMaxFileSize=1K", "/etc/ibex/services/web.service:4: MaxFileSize=1K: use a size from 4096 to 1073741824 bytes (K, M and G suffixes allowed)"),
+      ("[Service]\nExecStart=/bin/x\n[Log]\nMaxFile=3", "/etc/ibex/services/web.service:4: unknown directive 'MaxFile' in [Log] (did you mean 'MaxFiles'?)"),
       ("[Service]\nExecStart=/bin/x\nRestart=sometimes", "/etc/ibex/services/web.service:3: Restart=sometimes: use no, on-failure or always"),
       ("[Service]\nExecStart=/bin/x\nType=forking", "/etc/ibex/services/web.service:3: Type=forking: use simple, notify or oneshot"),
       ("[Service]\nExecStart=/bin/x\nRestartSec=soon", "/etc/ibex/services/web.service:3: RestartSec=soon: 'soon' is not a number"),

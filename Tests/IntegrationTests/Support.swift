@@ -39,14 +39,16 @@ final class RunningCommand: @unchecked Sendable {
   let process = Process()
   let directory = makeScratchDirectory()
 
-  init(_ arguments: [String], environment: [String: String]? = nil) throws {
+  /// `standardOutput`: where stdout goes instead of the file `directory/stdout` (a pipe the
+  /// test reads, or does not).
+  init(_ arguments: [String], environment: [String: String]? = nil, standardOutput: FileHandle? = nil) throws {
     process.executableURL = URL(fileURLWithPath: arguments[0])
     process.arguments = Array(arguments.dropFirst())
     if let environment { process.environment = environment }
     _ = FileManager.default.createFile(atPath: "\(directory)/stdout", contents: nil)
     _ = FileManager.default.createFile(atPath: "\(directory)/stderr", contents: nil)
     process.standardInput = FileHandle.nullDevice
-    process.standardOutput = FileHandle(forWritingAtPath: "\(directory)/stdout")
+    process.standardOutput = standardOutput ?? FileHandle(forWritingAtPath: "\(directory)/stdout")
     process.standardError = FileHandle(forWritingAtPath: "\(directory)/stderr")
     // Foundation starts the child with the calling thread's signal mask, and test threads
     // (Dispatch workers) block nearly every signal. Start children the way a shell would.

@@ -24,7 +24,13 @@ public enum Entry {
       audit ARGS...           run ibex-audit (policy checks of Dockerfiles, compose files
                               and Kubernetes manifests) when it is on PATH
       version                 print the version
+      install-links DIR       link the s6-overlay command names below to ibex in DIR
       help [COMMAND]          show this help, or the help of COMMAND
+
+    s6-overlay commands (links to ibex, or 'ibex NAME ARGS'; NAME --help for each):
+      with-contenv printcontenv s6-setuidgid s6-envuidgid s6-applyuidgid with-retries
+      s6-notifyoncheck s6-svc s6-svstat s6-svwait s6-rc s6-svscanctl logutil-service
+      logutil-newfifo halt poweroff reboot shutdown (see docs/s6-commands.md)
 
     Run 'ibex COMMAND --help' for the options of a command.
 
@@ -36,6 +42,10 @@ public enum Entry {
     // Called as `init` (a link /init -> ibex): the supervisor, with argv[1...] as its arguments.
     if let name = arguments.first, name == "init" || name.hasSuffix("/init") {
       return initCommand(Array(arguments.dropFirst()), offset: 1)
+    }
+    // Called by an s6-overlay command name (a link such as /command/with-contenv -> ibex).
+    if let name = arguments.first.map(S6Commands.basename), S6Commands.handles(name) {
+      return S6Commands.main(name: name, arguments: Array(arguments.dropFirst()))
     }
     guard arguments.count >= 2 else {
       Console.output(help)
@@ -67,6 +77,10 @@ public enum Entry {
       return error == .noSuchFileOrDirectory ? ExitCode.notFound : ExitCode.cannotExecute
     case _ where ControlClient.commands.contains(command):
       return ControlClient.main(command: command, arguments: rest)
+    case "install-links":
+      return InstallLinks.main(rest)
+    case _ where S6Commands.handles(command):
+      return S6Commands.main(name: command, arguments: rest)
     case "version", "--version", "-V":
       Console.output("ibex \(version)\n")
       return ExitCode.success

@@ -2,8 +2,8 @@ import IbexCore
 import IbexRuntime
 
 /// Requests to the running `ibex init`, for the s6 client commands: the same `Connection` as
-/// `ibex status|start|...` (ControlClient.swift), with an answer of `{"ok":false,...}` turned
-/// into a `ControlFailure`.
+/// `ibex status|start|...` (ControlClient.swift) and its `request`, which turns an answer of
+/// `{"ok":false,...}` into a `ControlFailure`.
 struct S6Control {
   private var connection: Connection
 
@@ -16,17 +16,7 @@ struct S6Control {
 
   private init(connection: Connection) { self.connection = connection }
 
-  mutating func send(_ request: ControlRequest) -> Result<JSONValue, ControlFailure> {
-    switch connection.send(request) {
-    case .success(let response):
-      if response["ok"]?.bool == true { return .success(response) }
-      return .failure(ControlFailure(
-        ControlFailure.Code(rawValue: Int32(response["code"]?.number ?? 1)) ?? .failed,
-        response["error"]?.string ?? "request failed"))
-    case .failure(let failure):
-      return .failure(failure)
-    }
-  }
+  mutating func send(_ request: ControlRequest) -> Result<JSONValue, ControlFailure> { connection.request(request) }
 
   /// The status of `names` (all services when empty).
   mutating func snapshots(_ names: [String]) -> Result<[ServiceSnapshot], ControlFailure> {

@@ -165,13 +165,9 @@ public enum ControlClient {
     let deadline = EventLoop.now() + timeout
     while true {
       let response: JSONValue
-      switch connection.send(.status(names: names)) {
+      switch connection.request(.status(names: names)) {
       case .success(let value): response = value
       case .failure(let failure): return report(failure)
-      }
-      if response["ok"]?.bool != true {
-        return report(ControlFailure(
-          ControlFailure.Code(rawValue: Int32(response["code"]?.number ?? 1)) ?? .failed, response["error"]?.string ?? "request failed"))
       }
       let services = response["services"]?.array ?? []
       let pending = services.filter { service in
@@ -249,6 +245,20 @@ struct Connection {
     case .success(let line):
       guard let value = JSONValue(parsing: line) else { return .failure(ControlFailure(.protocolError, "malformed answer from ibex")) }
       return .success(value)
+    case .failure(let failure):
+      return .failure(failure)
+    }
+  }
+
+  /// Sends a request and reads its answer; `{"ok":false,"code":N,"error":...}` becomes the
+  /// failure it describes. Shared by the client commands and the s6 commands (S6/).
+  mutating func request(_ request: ControlRequest) -> Result<JSONValue, ControlFailure> {
+    switch send(request) {
+    case .success(let response):
+      if response["ok"]?.bool == true { return .success(response) }
+      return .failure(ControlFailure(
+        ControlFailure.Code(rawValue: Int32(response["code"]?.number ?? 1)) ?? .failed,
+        response["error"]?.string ?? "request failed"))
     case .failure(let failure):
       return .failure(failure)
     }

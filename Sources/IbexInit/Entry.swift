@@ -24,7 +24,13 @@ public enum Entry {
       audit ARGS...           run ibex-audit (policy checks of Dockerfiles, compose files
                               and Kubernetes manifests) when it is on PATH
       version                 print the version
+      install-links DIR       link the s6-overlay command names below to ibex in DIR
       help [COMMAND]          show this help, or the help of COMMAND
+
+    s6-overlay commands (links to ibex, or 'ibex NAME ARGS'; NAME --help for each):
+      with-contenv printcontenv s6-setuidgid s6-envuidgid s6-applyuidgid with-retries
+      s6-notifyoncheck s6-svc s6-svstat s6-svwait s6-rc s6-svscanctl logutil-service
+      logutil-newfifo halt poweroff reboot shutdown (see docs/s6-commands.md)
 
     Run 'ibex COMMAND --help' for the options of a command.
 
@@ -39,6 +45,10 @@ public enum Entry {
     }
     if let name = arguments.first, name == "s6-log" || name.hasSuffix("/s6-log") {
       return S6LogProgram.main(arguments: Array(arguments.dropFirst()))
+    }
+    // Called by an s6-overlay command name (a link such as /command/with-contenv -> ibex).
+    if let name = arguments.first.map(S6Commands.basename), S6Commands.handles(name) {
+      return S6Commands.main(name: name, arguments: Array(arguments.dropFirst()))
     }
     guard arguments.count >= 2 else {
       Console.output(help)
@@ -72,6 +82,10 @@ public enum Entry {
       return error == .noSuchFileOrDirectory ? ExitCode.notFound : ExitCode.cannotExecute
     case _ where ControlClient.commands.contains(command):
       return ControlClient.main(command: command, arguments: rest)
+    case "install-links":
+      return InstallLinks.main(rest)
+    case _ where S6Commands.handles(command):
+      return S6Commands.main(name: command, arguments: rest)
     case "version", "--version", "-V":
       Console.output("ibex \(version)\n")
       return ExitCode.success

@@ -288,5 +288,34 @@ void *ibex_regex_compile(const char *pattern, char *error, size_t error_size);
 int ibex_regex_matches(const void *regex, const char *text);
 void ibex_regex_free(void *regex);
 // End of the logging block.
+// MARK: - s6-overlay helper commands (Sources/CIbex/s6.c) -- BEGIN s6cmd block
+// Thin wrappers for the multi-call s6 commands (Sources/IbexInit/S6/); each returns -errno.
+
+/// fork(2): the child's pid in the parent, 0 in the child, or -errno.
+pid_t ibex_s6_fork(void);
+pid_t ibex_s6_getppid(void);
+uint32_t ibex_s6_getuid(void);
+/// waitpid(pid, status, nohang ? WNOHANG : 0), retrying EINTR: the pid, 0 (WNOHANG, still
+/// running), or -errno.
+pid_t ibex_s6_waitpid(pid_t pid, int *status, int nohang);
+/// setgroups(2), then setresgid(2) / setresuid(2) with all three ids equal.
+int ibex_s6_setgroups(size_t count, const uint32_t *groups);
+int ibex_s6_setgid(uint32_t gid);
+int ibex_s6_setuid(uint32_t uid);
+/// readlink(2) into `buffer` (not NUL-terminated): the length, or -errno.
+ssize_t ibex_s6_readlink(const char *path, char *buffer, size_t size);
+int ibex_s6_symlink(const char *target, const char *path);
+/// lstat(2) file type: 1 symlink, 2 directory, 3 FIFO, 4 regular file, 5 other, or -errno.
+int ibex_s6_lstat_kind(const char *path);
+int ibex_s6_mkfifo(const char *path, uint32_t mode);
+int ibex_s6_chown(const char *path, uint32_t uid, uint32_t gid);
+/// Opens `path` read-only without waiting for a writer (O_NONBLOCK, then blocking again)
+/// and makes it fd 0.
+int ibex_s6_open_stdin(const char *path);
+/// 1 if `fd` is open, else 0.
+int ibex_s6_fd_is_open(int fd);
+/// CLOCK_REALTIME, split in seconds and nanoseconds.
+void ibex_s6_realtime(int64_t *seconds, int32_t *nanoseconds);
+// END s6cmd block
 
 #endif

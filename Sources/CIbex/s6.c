@@ -1,0 +1,73 @@
+// Wrappers for the s6-overlay helper commands (with-contenv, s6-setuidgid, s6-notifyoncheck,
+// logutil-service, install-links, ...). Each returns -errno on failure, like the rest of the shim.
+#define _GNU_SOURCE
+#include "CIbex.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define S6_RETURN(expr) \
+  do { \
+    long r_ = (long)(expr); \
+    return r_ < 0 ? -errno : r_; \
+  } while (0)
+
+pid_t ibex_s6_fork(void) { S6_RETURN(fork()); }
+pid_t ibex_s6_getppid(void) { return getppid(); }
+uint32_t ibex_s6_getuid(void) { return getuid(); }
+
+pid_t ibex_s6_waitpid(pid_t pid, int *status, int nohang) {
+  pid_t r;
+  do r = waitpid(pid, status, nohang ? WNOHANG : 0);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+int ibex_s6_setgroups(size_t count, const uint32_t *groups) {
+  S6_RETURN(setgroups(count, (const gid_t *)groups));
+}
+int ibex_s6_setgid(uint32_t gid) { S6_RETURN(setresgid(gid, gid, gid)); }
+int ibex_s6_setuid(uint32_t uid) { S6_RETURN(setresuid(uid, uid, uid)); }
+
+ssize_t ibex_s6_readlink(const char *path, char *buffer, size_t size) { S6_RETURN(readlink(path, buffer, size)); }
+int ibex_s6_symlink(const char *target, const char *path) { S6_RETURN(symlink(target, path)); }
+
+int ibex_s6_lstat_kind(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return -errno;
+  if (S_ISLNK(st.st_mode)) return 1;
+  if (S_ISDIR(st.st_mode)) return 2;
+  if (S_ISFIFO(st.st_mode)) return 3;
+  if (S_ISREG(st.st_mode)) return 4;
+  return 5;
+}
+
+int ibex_s6_mkfifo(const char *path, uint32_t mode) { S6_RETURN(mkfifo(path, (mode_t)mode)); }
+int ibex_s6_chown(const char *path, uint32_t uid, uint32_t gid) { S6_RETURN(chown(path, uid, gid)); }
+
+int ibex_s6_open_stdin(const char *path) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 || dup2(fd, 0) < 0) {
+    int error = errno;
+    close(fd);
+    return -error;
+  }
+  if (fd != 0) close(fd);
+  return 0;
+}
+
+int ibex_s6_fd_is_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+
+void ibex_s6_realtime(int64_t *seconds, int32_t *nanoseconds) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  *seconds = (int64_t)now.tv_sec;
+  *nanoseconds = (int32_t)now.tv_nsec;
+}

@@ -48,6 +48,7 @@ public enum ExeclineLexer {
       }
       let wordLine = line
       var word: [UInt8] = []
+      // Quoted or escaped: `"{"` and `\{` are words, not block delimiters.
       var quoted = false
       while index < bytes.count && !isSpace(bytes[index]) {
         let byte = bytes[index]
@@ -80,7 +81,8 @@ public enum ExeclineLexer {
           }
           continue
         }
-        if byte == 0x5C {  // backslash: the next character as it is
+        if byte == 0x5C {  // backslash: the next character as it is (so `\{` is no block)
+          quoted = true
           index += 1
           if index < bytes.count {
             if bytes[index] == 0x0A { line += 1 }

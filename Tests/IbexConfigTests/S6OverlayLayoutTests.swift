@@ -157,6 +157,20 @@ struct ExeclineLexerTests {
     #expect(lexError("x \"\\0x00\"") == "/x/up:1: escape sequence gives a NUL byte or a value above 255")
   }
 
+  @Test("3000 random inputs either lex or give a positioned error", arguments: [1, 2, 3] as [UInt64])
+  func robustness(seed: UInt64) {
+    var random = SeededRandom(state: 0x51ED_2701_A5A5_0F0F &* seed)
+    for _ in 0..<1000 {
+      let text = randomText(&random, length: random.below(200))
+      do {
+        let result = try ExeclineLexer.lex(text, file: "up")
+        _ = ExeclineLexer.display(result.words)
+      } catch {
+        #expect(error.description.hasPrefix("up:"), "unpositioned error: \(error.description)")
+      }
+    }
+  }
+
   @Test("display quotes words that need it")
   func display() {
     #expect(ExeclineLexer.display(["echo", "a b", "", "x\"y"]) == #"echo "a b" "" "x\"y""#)

@@ -1,7 +1,8 @@
 // libFuzzer entry point for ibex's parsers (scripts/fuzz.sh builds and runs it).
 // Every input goes through each parser that reads untrusted text: control requests and JSON
 // (the control socket), unit files and service definitions, time spans, signal names,
-// environment files and command-line expansion. A crash, a hang or a trap is a bug.
+// environment files, command-line expansion and s6 up/down files (execline lexing). A crash,
+// a hang or a trap is a bug.
 import IbexConfig
 import IbexCore
 
@@ -14,6 +15,7 @@ public func fuzzParsers(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     _ = try? ServiceFileParser.parse(name: "fuzz", entries: entries, location: SourceLocation(file: "fuzz.service", line: 1))
   }
   _ = try? UnitFile.words(text)
+  if let result = try? ExeclineLexer.lex(text, file: "up") { _ = ExeclineLexer.display(result.words) }
   _ = try? TimeSpan(parsing: text)
   _ = Signal(parsing: text)
   _ = Environment.parseFile(text)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer target Fuzz/FuzzParsers.swift (every parser that reads untrusted text:
 # control requests, JSON, unit files, service definitions, time spans, signals, environment
-# files) and runs it for a bounded time.
+# files, s6 up/down files) and runs it for a bounded time.
 #
 # usage: scripts/fuzz.sh [SECONDS]     (default 30; scripts/test.sh runs it for 20)
 #
@@ -16,7 +16,8 @@ flags=(-parse-as-library -sanitize=fuzzer -O -I "$build" -warnings-as-errors)
 swiftc "${flags[@]}" -module-name IbexCore -emit-module -emit-module-path "$build/IbexCore.swiftmodule" \
   -emit-library -static -o "$build/libIbexCore.a" Sources/IbexCore/*.swift
 swiftc "${flags[@]}" -module-name IbexConfig -emit-module -emit-module-path "$build/IbexConfig.swiftmodule" \
-  -emit-library -static -o "$build/libIbexConfig.a" Sources/IbexConfig/UnitFile.swift Sources/IbexConfig/ServiceFileParser.swift
+  -emit-library -static -o "$build/libIbexConfig.a" Sources/IbexConfig/UnitFile.swift Sources/IbexConfig/ServiceFileParser.swift \
+  Sources/IbexConfig/S6Overlay/ExeclineLexer.swift
 swiftc "${flags[@]}" -L "$build" -lIbexConfig -lIbexCore Fuzz/FuzzParsers.swift -o "$build/fuzz-parsers"
 cp -n Fuzz/corpus/* "$build/corpus/" 2>/dev/null || true
 echo "fuzz: running the parser fuzzer for ${seconds}s" >&2

@@ -166,6 +166,29 @@ int ibex_stat(const char *path, ibex_file_info *info) {
   return 0;
 }
 
+const uint32_t ibex_S_IFLNK = S_IFLNK;
+
+int ibex_lstat(const char *path, ibex_file_info *info) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return -errno;
+  info->mode = st.st_mode;
+  info->uid = st.st_uid;
+  info->gid = st.st_gid;
+  info->size = (uint64_t)st.st_size;
+  return 0;
+}
+
+int ibex_symlink(const char *target, const char *path) { RETURN_OR_ERRNO(symlink(target, path)); }
+int ibex_rmdir(const char *path) { RETURN_OR_ERRNO(rmdir(path)); }
+int ibex_chown(const char *path, uint32_t uid, uint32_t gid) { RETURN_OR_ERRNO(chown(path, (uid_t)uid, (gid_t)gid)); }
+
+int ibex_create(const char *path, mode_t mode) {
+  int fd;
+  do fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+  while (fd < 0 && errno == EINTR);
+  return fd < 0 ? -errno : fd;
+}
+
 void *ibex_opendir(const char *path, int *error) {
   DIR *dir = opendir(path);
   *error = dir == NULL ? errno : 0;

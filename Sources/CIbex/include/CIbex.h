@@ -82,6 +82,19 @@ void *ibex_opendir(const char *path, int *error);
 int ibex_readdir(void *dir, const char **name);
 void ibex_closedir(void *dir);
 
+/// lstat(2): a symlink is described, not followed.
+int ibex_lstat(const char *path, ibex_file_info *info);
+extern const uint32_t ibex_S_IFLNK;
+/// symlink(2): creates `path` pointing to `target`.
+int ibex_symlink(const char *target, const char *path);
+/// rmdir(2).
+int ibex_rmdir(const char *path);
+/// chown(2) (follows symlinks).
+int ibex_chown(const char *path, uint32_t uid, uint32_t gid);
+/// Creates or truncates a regular file for writing (O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW|O_CLOEXEC);
+/// returns the fd or -errno. `mode` is filtered by the umask: chmod afterwards for an exact mode.
+int ibex_create(const char *path, mode_t mode);
+
 // MARK: - The notify socket (sd_notify)
 
 /// A non-blocking datagram socket bound at `path` that reports senders' credentials

@@ -1,0 +1,74 @@
+import IbexCore
+
+/// The `S6_*` variables the s6-overlay loader needs, read from the container's environment
+/// (spec section 4). Numeric values are digits only; anything else draws a warning and the
+/// default is used.
+public struct S6Settings: Equatable, Sendable {
+  /// `S6_RUNTIME_PROFILE`: read `/etc/cont-profile.d/<profile>/...` instead of `/etc/...`.
+  public var profile: String?
+  /// `S6_RUNTIME_BUNDLEDIR`: where the `user` and `user2` bundles are (default
+  /// `/etc/s6-overlay/user-bundles.d`, under the profile if there is one).
+  public var bundleDirectory: String?
+  /// `S6_KEEP_ENV` ≠ 0: services get the whole container environment, not only PATH.
+  public var keepEnvironment = false
+  /// `S6_BEHAVIOUR_IF_STAGE2_FAILS` (0): 0 continue, 1 continue with a warning, 2 or more stop.
+  public var failurePolicy = 0
+  /// `S6_SERVICES_GRACETIME` (3000 ms): how long services.d services get to stop.
+  public var servicesGraceTime: TimeSpan = .milliseconds(3000)
+  /// `S6_KILL_FINISH_MAXTIME`: the bound on a cont-finish.d script; nil (unset or 0): none.
+  public var killFinishMaxTime: TimeSpan?
+  /// `S6_VERBOSITY` (2): 0 errors only, 1 also warnings, 2 also info lines.
+  public var verbosity = 2
+  /// `S6_FIX_ATTRS_HIDDEN` ≠ 0: fix-attrs.d recursion includes dotfiles.
+  public var fixAttrsHidden = false
+
+  public init() {}
+
+  /// The settings in `environment` (`NAME=value` strings), and a warning for every value that
+  /// could not be used.
+  public static func parse(environment: [String]) -> (settings: S6Settings, warnings: [String]) {
+    var settings = S6Settings()
+    var warnings: [String] = []
+    func number(_ name: String, default defaultText: String) -> Int? {
+      guard let text = Environment.value(of: name, in: environment), !text.isEmpty else { return nil }
+      guard let value = digits(text) else {
+        warnings.append("\(name)=\(text) is not a number (digits only): using \(defaultText)")
+        return nil
+      }
+      return value
+    }
+    if let value = Environment.value(of: "S6_RUNTIME_PROFILE", in: environment), !value.isEmpty {
+      if value.contains("/") || value == "." || value == ".." {
+        warnings.append("S6_RUNTIME_PROFILE=\(value) is not a directory name: no profile is used")
+      } else {
+        settings.profile = value
+      }
+    }
+    if let value = Environment.value(of: "S6_RUNTIME_BUNDLEDIR", in: environment), !value.isEmpty {
+      if value.hasPrefix("/") {
+        settings.bundleDirectory = value
+      } else {
+        warnings.append("S6_RUNTIME_BUNDLEDIR=\(value) is not an absolute path: using the default")
+      }
+    }
+    if let value = number("S6_KEEP_ENV", default: "0") { settings.keepEnvironment = value != 0 }
+    if let value = number("S6_BEHAVIOUR_IF_STAGE2_FAILS", default: "0") { settings.failurePolicy = value }
+    if let value = number("S6_SERVICES_GRACETIME", default: "3000") { settings.servicesGraceTime = .milliseconds(Int64(value)) }
+    if let value = number("S6_KILL_FINISH_MAXTIME", default: "no limit") { settings.killFinishMaxTime = value == 0 ? nil : .milliseconds(Int64(value)) }
+    if let value = number("S6_VERBOSITY", default: "2") { settings.verbosity = value }
+    if let value = number("S6_FIX_ATTRS_HIDDEN", default: "0") { settings.fixAttrsHidden = value != 0 }
+    return (settings, warnings)
+  }
+
+  /// A non-negative decimal number made of digits only, below 2^31.
+  static func digits(_ text: String) -> Int? {
+    guard !text.isEmpty else { return nil }
+    var value = 0
+    for byte in text.utf8 {
+      guard byte >= 0x30 && byte <= 0x39 else { return nil }
+      value = value * 10 + Int(byte - 0x30)
+      if value > Int(Int32.max) { return nil }
+    }
+    return value
+  }
+}

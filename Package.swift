@@ -45,7 +45,7 @@ let package = Package(
 
     .testTarget(name: "IbexCoreTests", dependencies: ["IbexCore"]),
     .testTarget(name: "IbexRuntimeTests", dependencies: ["IbexRuntime", "CIbex"]),
-    .testTarget(name: "IbexInitTests", dependencies: ["IbexInit"]),
+    .testTarget(name: "IbexInitTests", dependencies: ["IbexInit", "IbexLog", "IbexRuntime"]),
     .testTarget(name: "IbexConfigTests", dependencies: ["IbexConfig"]),
     .testTarget(name: "IbexLogTests", dependencies: ["IbexLog"]),
     .testTarget(name: "IntegrationTests", dependencies: ["ibex"]),

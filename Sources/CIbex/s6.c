@@ -34,21 +34,7 @@ int ibex_s6_setgroups(size_t count, const uint32_t *groups) {
 int ibex_s6_setgid(uint32_t gid) { S6_RETURN(setresgid(gid, gid, gid)); }
 int ibex_s6_setuid(uint32_t uid) { S6_RETURN(setresuid(uid, uid, uid)); }
 
-ssize_t ibex_s6_readlink(const char *path, char *buffer, size_t size) { S6_RETURN(readlink(path, buffer, size)); }
-int ibex_s6_symlink(const char *target, const char *path) { S6_RETURN(symlink(target, path)); }
-
-int ibex_s6_lstat_kind(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) < 0) return -errno;
-  if (S_ISLNK(st.st_mode)) return 1;
-  if (S_ISDIR(st.st_mode)) return 2;
-  if (S_ISFIFO(st.st_mode)) return 3;
-  if (S_ISREG(st.st_mode)) return 4;
-  return 5;
-}
-
 int ibex_s6_mkfifo(const char *path, uint32_t mode) { S6_RETURN(mkfifo(path, (mode_t)mode)); }
-int ibex_s6_chown(const char *path, uint32_t uid, uint32_t gid) { S6_RETURN(chown(path, uid, gid)); }
 
 int ibex_s6_open_stdin(const char *path) {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -65,9 +51,3 @@ int ibex_s6_open_stdin(const char *path) {
 
 int ibex_s6_fd_is_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
 
-void ibex_s6_realtime(int64_t *seconds, int32_t *nanoseconds) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  *seconds = (int64_t)now.tv_sec;
-  *nanoseconds = (int32_t)now.tv_nsec;
-}

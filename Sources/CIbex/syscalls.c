@@ -120,14 +120,6 @@ int ibex_set_blocking(int fd, int blocking) {
 
 void ibex_sync(void) { sync(); }
 
-int ibex_lstat_mode(const char *path, uint32_t *mode) {
-  struct stat st;
-  if (lstat(path, &st) < 0) return -errno;
-  *mode = st.st_mode;
-  return 0;
-}
-
-int ibex_rmdir(const char *path) { RETURN_OR_ERRNO(rmdir(path)); }
 
 int ibex_mount_flags(const char *path, uint64_t *flags) {
   struct statvfs fs;
@@ -145,8 +137,6 @@ int ibex_mkdir(const char *path, mode_t mode) {
 
 int ibex_unlink(const char *path) { RETURN_OR_ERRNO(unlink(path)); }
 int ibex_chmod(const char *path, mode_t mode) { RETURN_OR_ERRNO(chmod(path, mode)); }
-int ibex_symlink(const char *target, const char *path) { RETURN_OR_ERRNO(symlink(target, path)); }
-
 ssize_t ibex_readlink(const char *path, char *buffer, size_t size) {
   ssize_t n = readlink(path, buffer, size);
   return n < 0 ? -errno : n;

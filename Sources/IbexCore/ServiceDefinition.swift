@@ -220,6 +220,8 @@ public struct ServiceDefinition: Equatable, Sendable {
   /// False: the service gets only PATH from ibex's environment (s6-overlay's rule; scripts
   /// read the rest with `with-contenv`), then its own `Environment=`.
   public var inheritsEnvironment = true
+  /// False: `$NAME` in command lines stays as written (s6's command lines are not expanded).
+  public var expandsVariables = true
   /// An s6 pipeline (`producer-for`, a `log/` directory): this service's stdout goes to the
   /// stdin of the named service, through a pipe ibex holds so that restarts lose nothing.
   public var outputConsumer: String?

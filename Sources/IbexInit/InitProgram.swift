@@ -24,7 +24,7 @@ public struct InitProgram: ~Copyable {
   private let argv: UnsafePointer<UnsafeMutablePointer<CChar>?>
   private let commandIndex: Int?
   /// The s6-overlay rules, for an image with the s6 layout (nil: native rules only).
-  private let s6: S6Boot.Settings?
+  private let s6: S6Settings?
   /// Pipes of s6 pipelines (`producer-for`, `log/`), by consumer name: ibex holds both ends
   /// for the container's life, so a restart on either side loses nothing.
   private var pipelines: [String: (read: FileDescriptor, write: FileDescriptor)] = [:]
@@ -54,11 +54,12 @@ public struct InitProgram: ~Copyable {
       passwd: (try? FileSystem.readText("/etc/passwd")) ?? "", group: (try? FileSystem.readText("/etc/group")) ?? "")
 
     // An s6-overlay image: its layout, its variables and its runtime paths (docs/s6-overlay.md).
-    let s6 = S6Boot.isPresent(root: root) ? S6Boot.Settings(environment: environment) : nil
+    let (s6Settings, s6Warnings) = S6Settings.parse(environment: environment)
+    let s6 = S6Paths(root: root, settings: s6Settings).isPresent ? s6Settings : nil
     if let s6 {
       searchPath = S6Boot.searchPath(Environment.value(of: "PATH", in: environment))
       environment = Environment.merge(environment, ["PATH=" + searchPath])
-      if s6.verbosity >= 1 { for warning in s6.warnings { Console.warning(warning) } }
+      if s6.verbosity >= 1 { for warning in s6Warnings { Console.warning(warning) } }
       let warn = { (message: String) in if s6.verbosity >= 1 { Console.warning(message) } }
       if let refusal = S6Boot.checkRun(root: root, environment: environment, warn: warn) {
         Console.fatal(refusal)
@@ -72,10 +73,17 @@ public struct InitProgram: ~Copyable {
       if let code = S6Boot.runStage2Hook(s6, searchPath: searchPath) { return code }
     }
 
-    let loaded: LoadedServices
+    var loaded: LoadedServices
     let graph: ServiceGraph
     do throws(ConfigError) {
       loaded = try ServiceDirectory.load(root: root, users: users, searchPath: searchPath)
+      if let s6 {
+        let layout = try S6OverlayLayout.load(root: root, settings: s6, searchPath: searchPath)
+        for warning in layout.warnings { Console.warning(warning) }
+        if let code = S6Boot.prepareServices(layout, root: root, users: users, settings: s6) { return code }
+        loaded.services = S6Boot.adapt(layout.services, environment: environment) + loaded.services
+        loaded.identities = Array(repeating: nil, count: layout.services.count) + loaded.identities
+      }
       graph = try ServiceGraph(loaded.services)
     } catch {
       Console.fatal(error.description)
@@ -168,7 +176,7 @@ public struct InitProgram: ~Copyable {
     supervisor: Supervisor, loop: consuming EventLoop, control: ControlServer?, identities: [String: Identity],
     root: String, searchPath: String, baseEnvironment: [String],
     notifySocket: FileDescriptor?, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
-    argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?, s6: S6Boot.Settings?,
+    argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?, s6: S6Settings?,
     output: consuming ServiceOutput
   ) {
     self.output = output
@@ -411,8 +419,12 @@ public struct InitProgram: ~Copyable {
     case .success(let value): environment = value
     case .failure(let failure): return .spawnFailed(ref, reason: failure.reason, exitCode: ExitCode.cannotExecute)
     }
-    let arguments = Environment.expand(command.arguments, in: environment)
-    let program = command.program.contains("$") ? (Environment.expand([command.program], in: environment).first ?? "") : command.program
+    var arguments = command.arguments
+    var program = command.program
+    if service.expandsVariables {
+      arguments = Environment.expand(arguments, in: environment)
+      if program.contains("$") { program = Environment.expand([program], in: environment).first ?? "" }
+    }
     if ref.role == .main && service.type == .notify { environment.append("NOTIFY_SOCKET=" + notifyPath) }
 
     var request = SpawnRequest(program: program, arguments: CStringArray(arguments), environment: CStringArray(environment))

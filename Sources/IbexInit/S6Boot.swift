@@ -1,79 +1,30 @@
+import IbexConfig
 import IbexCore
 import IbexRuntime
+
+extension S6Settings {
+  /// The supervisor's boot failure policy for `S6_BEHAVIOUR_IF_STAGE2_FAILS`.
+  var bootFailure: BootFailurePolicy {
+    switch failurePolicy {
+    case 0: return .ignore
+    case 1: return .warn
+    default: return .halt
+    }
+  }
+}
 
 /// What `/init` does for an s6-overlay image around the supervisor (spec
 /// s6-overlay-compat.md): the `S6_*` variables it reads, PATH, the runtime paths of section 10
 /// that user scripts touch, the environment snapshot for `with-contenv`, and the exit code
 /// file. The s6 service definitions themselves come from `S6OverlayLayout` (IbexConfig).
 struct S6Boot {
-  /// The `S6_*` variables of the boot and stop sequence (spec section 4), with s6-overlay's
-  /// defaults. Numbers are digits only; anything else is a warning and the default.
-  struct Settings: Equatable {
-    var keepEnvironment = false
-    /// `S6_BEHAVIOUR_IF_STAGE2_FAILS`: 0 carry on, 1 warn, 2 stop the container.
-    var failurePolicy = 0
-    /// `S6_CMD_WAIT_FOR_SERVICES_MAXTIME`: nil (0) is no limit.
-    var waitMaxTime: TimeSpan?
-    /// `S6_KILL_GRACETIME`: from the final SIGTERM to SIGKILL (at most 300 s).
-    var killGraceTime = TimeSpan.milliseconds(3000)
-    /// `S6_CMD_ARG0`, split into words: put in front of CMD.
-    var commandPrefix: [String] = []
-    /// `S6_CMD_RECEIVE_SIGNALS`: the signals PID 1 gets go to CMD while it runs.
-    var commandReceivesSignals = false
-    /// `S6_VERBOSITY`: 0 errors, 1 warnings, 2 information (the default).
-    var verbosity = 2
-    /// `S6_STAGE2_HOOK`, split into words (not given to a shell).
-    var stage2Hook: [String] = []
-    var syncDisks = false
-    var warnings: [String] = []
-
-    init(environment: [String]) {
-      func number(_ name: String, default value: Int) -> Int {
-        guard let text = Environment.value(of: name, in: environment), !text.isEmpty else { return value }
-        guard text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), text.utf8.count <= 9, let parsed = Int(text) else {
-          warnings.append("\(name)=\(text) is not a number of digits: using \(value)")
-          return value
-        }
-        return parsed
-      }
-      keepEnvironment = number("S6_KEEP_ENV", default: 0) != 0
-      failurePolicy = number("S6_BEHAVIOUR_IF_STAGE2_FAILS", default: 0)
-      let wait = number("S6_CMD_WAIT_FOR_SERVICES_MAXTIME", default: 0)
-      waitMaxTime = wait == 0 ? nil : .milliseconds(Int64(wait))
-      killGraceTime = .milliseconds(Int64(min(number("S6_KILL_GRACETIME", default: 3000), 300_000)))
-      commandPrefix = S6Boot.words(Environment.value(of: "S6_CMD_ARG0", in: environment) ?? "")
-      commandReceivesSignals = number("S6_CMD_RECEIVE_SIGNALS", default: 0) != 0
-      verbosity = number("S6_VERBOSITY", default: 2)
-      stage2Hook = S6Boot.words(Environment.value(of: "S6_STAGE2_HOOK", in: environment) ?? "")
-      syncDisks = number("S6_SYNC_DISKS", default: 0) != 0
-    }
-
-    /// The supervisor's boot failure policy for `S6_BEHAVIOUR_IF_STAGE2_FAILS`.
-    var bootFailure: BootFailurePolicy {
-      switch failurePolicy {
-      case 0: return .ignore
-      case 1: return .warn
-      default: return .halt
-      }
-    }
-  }
-
   static let exitCodeFile = "/run/s6-linux-init-container-results/exitcode"
   static let environmentDirectory = "/run/s6/container_environment"
-
-  /// The directories that make an image an s6-overlay one.
-  static let layoutDirectories = [
-    "/etc/s6-overlay", "/etc/cont-init.d", "/etc/services.d", "/etc/cont-finish.d", "/etc/fix-attrs.d", "/etc/cont-profile.d",
-  ]
-
-  static func isPresent(root: String) -> Bool {
-    layoutDirectories.contains { FileSystem.info(root + $0)?.isDirectory == true }
-  }
 
   /// Runs `S6_STAGE2_HOOK` (S6-ENV-19) before the services are read, and waits for it. A
   /// failure stops the boot with the hook's code when S6_BEHAVIOUR_IF_STAGE2_FAILS >= 2,
   /// else it is a warning. Returns the exit code when ibex must stop.
-  static func runStage2Hook(_ settings: Settings, searchPath: String) -> Int32? {
+  static func runStage2Hook(_ settings: S6Settings, searchPath: String) -> Int32? {
     guard let program = settings.stage2Hook.first else { return nil }
     let request = SpawnRequest(
       program: program, arguments: CStringArray(settings.stage2Hook), environment: CStringArray(["PATH=" + searchPath]))
@@ -93,9 +44,36 @@ struct S6Boot {
     return nil
   }
 
-  /// Words split on blanks, as the shell splits an unquoted variable.
-  static func words(_ text: String) -> [String] {
-    text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map { String($0) }
+  /// What the loader's services need before they start: fix-attrs.d applied (a failure is a
+  /// boot failure, S6-ENV-07), and the live service directories under /run. Returns the exit
+  /// code when ibex must stop.
+  static func prepareServices(_ layout: S6Layout, root: String, users: UserDatabase, settings: S6Settings) -> Int32? {
+    let problems = FixAttrsRule.apply(layout.fixAttrs, root: root, users: users, includeHidden: settings.fixAttrsHidden)
+    for problem in problems { Console.emit("fix-attrs: \(problem)") }
+    if !problems.isEmpty && settings.failurePolicy >= 2 {
+      Console.fatal("fix-attrs.d failed: stopping (S6_BEHAVIOUR_IF_STAGE2_FAILS=\(settings.failurePolicy))")
+      return 1
+    }
+    do throws(ConfigError) {
+      try LiveDirectory.create(layout.liveDirectories)
+    } catch {
+      Console.fatal(error.description)
+      return ExitCode.configError
+    }
+    return nil
+  }
+
+  /// s6's rules for what the loader produced: command lines are not expanded, and output
+  /// reaches the container unlabelled, as under s6-overlay (unless IBEX_LOG_PREFIX says
+  /// otherwise).
+  static func adapt(_ services: [ServiceDefinition], environment: [String]) -> [ServiceDefinition] {
+    let prefixChosen = Environment.value(of: "IBEX_LOG_PREFIX", in: environment) != nil
+    return services.map { service in
+      var service = service
+      service.expandsVariables = false
+      if !prefixChosen { service.log.prefix = service.log.prefix ?? false }
+      return service
+    }
   }
 
   /// S6-BOOT-02: PATH with `/command`, `/usr/bin` and `/bin` added at the front when missing.
@@ -144,11 +122,11 @@ struct S6Boot {
       warn("\(run) is mounted noexec: service scripts copied there cannot run; mount it with exec (--tmpfs /run:exec)")
     }
     let varRun = root + "/var/run"
-    if FileSystem.isSymbolicLink(varRun) == false && FileSystem.info(varRun)?.isDirectory == true {
+    if let info = FileSystem.linkInfo(varRun), info.isDirectory {
       warn("\(varRun) is a directory: replacing it with a link to /run (its contents are deleted)")
       do throws(Errno) {
         try FileSystem.removeTree(varRun)
-        try FileSystem.symlink("/run", at: varRun)
+        try FileSystem.makeSymbolicLink(varRun, to: "/run")
       } catch {
         warn("unable to replace \(varRun) with a link to /run: \(error.description)")
       }
@@ -168,7 +146,7 @@ struct S6Boot {
   /// Creates the runtime paths user scripts rely on (S6-BOOT-04/05, S6-EXIT-01, section
   /// 10): `/run/s6/container_environment` (the snapshot, unless S6_KEEP_ENV), `workdir`,
   /// `/run/service`, and the exit code file holding 0. Returns the path that failed.
-  static func prepare(root: String, environment: [String], settings: Settings) -> (path: String, error: Errno)? {
+  static func prepare(root: String, environment: [String], settings: S6Settings) -> (path: String, error: Errno)? {
     var current = ""
     do throws(Errno) {
       current = root + "/run/s6"
@@ -181,6 +159,15 @@ struct S6Boot {
       try FileSystem.makeDirectories(current)
       current = root + exitCodeFile
       try FileSystem.write(current, "0\n")
+      // S6-HELP-07: scripts call /run/s6/basedir/bin/halt and friends by that path.
+      current = root + "/run/s6/basedir/bin"
+      try FileSystem.makeDirectories(current)
+      let binary = try FileSystem.linkTarget("/proc/self/exe")
+      for name in ["halt", "poweroff", "reboot", "shutdown"] {
+        current = root + "/run/s6/basedir/bin/" + name
+        FileSystem.remove(current)
+        try FileSystem.makeSymbolicLink(current, to: binary)
+      }
       if !settings.keepEnvironment {
         current = root + environmentDirectory
         try FileSystem.makeDirectories(current)

@@ -89,25 +89,6 @@ public enum FileSystem {
     try fd.writeAll(contents)
   }
 
-  /// Whether `path` is a symbolic link (nil: it does not exist).
-  public static func isSymbolicLink(_ path: String) -> Bool? {
-    var mode: UInt32 = 0
-    guard path.withCString({ ibex_lstat_mode($0, &mode) }) == 0 else { return nil }
-    return mode & ibex_S_IFMT == 0o120000
-  }
-
-  /// Removes `path` and, for a directory, everything in it (symbolic links are removed, not
-  /// followed). A missing path is not an error.
-  public static func removeTree(_ path: String) throws(Errno) {
-    guard let link = isSymbolicLink(path) else { return }
-    if !link && info(path)?.isDirectory == true {
-      for name in try list(path) { try removeTree(path + "/" + name) }
-      _ = try withPath(path) { ibex_rmdir($0) }
-    } else {
-      _ = try withPath(path) { ibex_unlink($0) }
-    }
-  }
-
   /// Whether the file system of `path` is mounted `noexec` (nil: unknown).
   public static func isMountedNoExec(_ path: String) -> Bool? {
     var flags: UInt64 = 0
@@ -118,19 +99,14 @@ public enum FileSystem {
   /// Flushes every file system's buffers to disk (`sync(2)`).
   public static func sync() { ibex_sync() }
 
-  /// Creates the symbolic link `path` -> `target`, replacing what was at `path`.
-  public static func symlink(_ target: String, at path: String) throws(Errno) {
-    remove(path)
-    _ = try withPath(path) { linkPath in target.withCString { ibex_symlink($0, linkPath) } }
-  }
-
-  /// The target of a symbolic link, or nil if `path` is not one.
-  public static func linkTarget(_ path: String) -> String? {
+  /// The target of a symbolic link. Corresponds to `readlink(2)`.
+  public static func linkTarget(_ path: String) throws(Errno) -> String {
     var buffer = [UInt8](repeating: 0, count: 4096)
     let n = buffer.withUnsafeMutableBufferPointer { raw in
       path.withCString { ibex_readlink($0, raw.baseAddress!, raw.count) }
     }
-    return n < 0 ? nil : String(decoding: buffer[0..<n], as: UTF8.self)
+    if n < 0 { throw Errno(rawValue: Int32(-n)) }
+    return String(decoding: buffer[0..<n], as: UTF8.self)
   }
 
   /// The current working directory.

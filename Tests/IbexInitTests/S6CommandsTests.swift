@@ -1,5 +1,7 @@
 import IbexConfig
 import IbexCore
+import IbexLog
+import IbexRuntime
 import Testing
 
 @testable import IbexInit
@@ -163,7 +165,7 @@ struct S6LogicTests {
 
 @Suite("s6-svstat formatting")
 struct S6SvstatTests {
-  let now = (seconds: Int64(1_700_000_000), nanoseconds: Int32(5))
+  let now = WallTime(seconds: 1_700_000_000, nanoseconds: 5)
 
   @Test("up: pid, seconds, readiness")
   func up() {
@@ -200,12 +202,10 @@ struct S6SvstatTests {
     #expect(up.field("bogus", now: now) == nil)
   }
 
-  @Test("TAI64N labels: 2^62 + TAI seconds (UTC + 37), then nanoseconds")
-  func tai64n() {
-    #expect(ServiceSnapshot.tai64n(seconds: 0, nanoseconds: 0) == "@400000000000002500000000")
-    #expect(ServiceSnapshot.tai64n(seconds: 1_700_000_000, nanoseconds: 255) == "@400000006553f125000000ff")
+  @Test("updownsince is the TAI64N label of the last change")
+  func updownsince() {
     #expect(ServiceSnapshot(name: "x", state: "running", pid: 1, uptimeMilliseconds: 3000).field("updownsince", now: now)
-      == ServiceSnapshot.tai64n(seconds: now.seconds - 3, nanoseconds: now.nanoseconds))
+      == Timestamp.tai64n(WallTime(seconds: now.seconds - 3, nanoseconds: now.nanoseconds)))
   }
 
   @Test("wait conditions: up, ready, down, restarted (a new pid)")

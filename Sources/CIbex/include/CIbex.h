@@ -52,16 +52,12 @@ int ibex_pipe(int fds[2]);
 /// Sets or clears O_NONBLOCK (on the open file description: shared with whoever shares it).
 int ibex_set_blocking(int fd, int blocking);
 void ibex_sync(void);
-/// lstat(2)'s st_mode (a symbolic link is not followed).
-int ibex_lstat_mode(const char *path, uint32_t *mode);
-int ibex_rmdir(const char *path);
 /// statvfs(2)'s f_flag: ST_NOEXEC, ST_RDONLY, ...
 int ibex_mount_flags(const char *path, uint64_t *flags);
 extern const uint64_t ibex_ST_NOEXEC, ibex_ST_RDONLY;
 int ibex_mkdir(const char *path, mode_t mode);
 int ibex_unlink(const char *path);
 int ibex_chmod(const char *path, mode_t mode);
-int ibex_symlink(const char *target, const char *path);
 /// The target of a symbolic link (not NUL-terminated): its length, or -errno.
 ssize_t ibex_readlink(const char *path, char *buffer, size_t size);
 int ibex_getcwd(char *buffer, size_t size);
@@ -315,20 +311,12 @@ pid_t ibex_s6_waitpid(pid_t pid, int *status, int nohang);
 int ibex_s6_setgroups(size_t count, const uint32_t *groups);
 int ibex_s6_setgid(uint32_t gid);
 int ibex_s6_setuid(uint32_t uid);
-/// readlink(2) into `buffer` (not NUL-terminated): the length, or -errno.
-ssize_t ibex_s6_readlink(const char *path, char *buffer, size_t size);
-int ibex_s6_symlink(const char *target, const char *path);
-/// lstat(2) file type: 1 symlink, 2 directory, 3 FIFO, 4 regular file, 5 other, or -errno.
-int ibex_s6_lstat_kind(const char *path);
 int ibex_s6_mkfifo(const char *path, uint32_t mode);
-int ibex_s6_chown(const char *path, uint32_t uid, uint32_t gid);
 /// Opens `path` read-only without waiting for a writer (O_NONBLOCK, then blocking again)
 /// and makes it fd 0.
 int ibex_s6_open_stdin(const char *path);
 /// 1 if `fd` is open, else 0.
 int ibex_s6_fd_is_open(int fd);
-/// CLOCK_REALTIME, split in seconds and nanoseconds.
-void ibex_s6_realtime(int64_t *seconds, int32_t *nanoseconds);
 // END s6cmd block
 
 #endif

@@ -33,6 +33,11 @@ public struct S6Paths: Equatable, Sendable {
     liveLegacyServices = root + "/run/s6/legacy-services"
     serviceLinks = root + "/run/service"
   }
+
+  /// Whether the image has an s6-overlay layout: any of its directories exists.
+  public var isPresent: Bool {
+    [overlay, contInit, services, contFinish, fixAttrs, userBundles].contains { S6SourceFiles.isDirectory($0) }
+  }
 }
 
 /// A variable that a service's `env/` directory unsets (an empty file, s6-envdir's rule).

@@ -90,8 +90,7 @@ struct S6Loader {
   }
 
   mutating func load() throws(ConfigError) -> S6Layout {
-    let directories = [paths.overlay, paths.contInit, paths.services, paths.contFinish, paths.fixAttrs, paths.userBundles]
-    guard directories.contains(where: { S6SourceFiles.isDirectory($0) }) else { return layout }
+    guard paths.isPresent else { return layout }
     layout.isPresent = true
 
     try readDefinitions()

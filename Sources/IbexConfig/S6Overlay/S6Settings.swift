@@ -1,7 +1,7 @@
 import IbexCore
 
-/// The `S6_*` variables the s6-overlay loader needs, read from the container's environment
-/// (spec section 4). Numeric values are digits only; anything else draws a warning and the
+/// The `S6_*` variables of an s6-overlay image, read from the container's environment (spec
+/// section 4): those the loader needs and those of the boot and stop sequence. Numeric values are digits only; anything else draws a warning and the
 /// default is used.
 public struct S6Settings: Equatable, Sendable {
   /// `S6_RUNTIME_PROFILE`: read `/etc/cont-profile.d/<profile>/...` instead of `/etc/...`.
@@ -21,6 +21,18 @@ public struct S6Settings: Equatable, Sendable {
   public var verbosity = 2
   /// `S6_FIX_ATTRS_HIDDEN` ≠ 0: fix-attrs.d recursion includes dotfiles.
   public var fixAttrsHidden = false
+  /// `S6_CMD_WAIT_FOR_SERVICES_MAXTIME`: how long CMD waits for the services; nil (0): no limit.
+  public var waitMaxTime: TimeSpan?
+  /// `S6_KILL_GRACETIME` (3000 ms, at most 300000): from the final SIGTERM to SIGKILL.
+  public var killGraceTime: TimeSpan = .milliseconds(3000)
+  /// `S6_CMD_ARG0`, split into words: put in front of CMD.
+  public var commandPrefix: [String] = []
+  /// `S6_CMD_RECEIVE_SIGNALS` ≠ 0: the signals PID 1 gets go to CMD while it runs.
+  public var commandReceivesSignals = false
+  /// `S6_STAGE2_HOOK`, split into words (not given to a shell).
+  public var stage2Hook: [String] = []
+  /// `S6_SYNC_DISKS` ≠ 0: sync(2) before the end.
+  public var syncDisks = false
 
   public init() {}
 
@@ -57,7 +69,18 @@ public struct S6Settings: Equatable, Sendable {
     if let value = number("S6_KILL_FINISH_MAXTIME", default: "no limit") { settings.killFinishMaxTime = value == 0 ? nil : .milliseconds(Int64(value)) }
     if let value = number("S6_VERBOSITY", default: "2") { settings.verbosity = value }
     if let value = number("S6_FIX_ATTRS_HIDDEN", default: "0") { settings.fixAttrsHidden = value != 0 }
+    if let value = number("S6_CMD_WAIT_FOR_SERVICES_MAXTIME", default: "0") { settings.waitMaxTime = value == 0 ? nil : .milliseconds(Int64(value)) }
+    if let value = number("S6_KILL_GRACETIME", default: "3000") { settings.killGraceTime = .milliseconds(Int64(min(value, 300_000))) }
+    settings.commandPrefix = words(Environment.value(of: "S6_CMD_ARG0", in: environment) ?? "")
+    if let value = number("S6_CMD_RECEIVE_SIGNALS", default: "0") { settings.commandReceivesSignals = value != 0 }
+    settings.stage2Hook = words(Environment.value(of: "S6_STAGE2_HOOK", in: environment) ?? "")
+    if let value = number("S6_SYNC_DISKS", default: "0") { settings.syncDisks = value != 0 }
     return (settings, warnings)
+  }
+
+  /// Words split on blanks, as the shell splits an unquoted variable.
+  static func words(_ text: String) -> [String] {
+    text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map { String($0) }
   }
 
   /// A non-negative decimal number made of digits only, below 2^31.

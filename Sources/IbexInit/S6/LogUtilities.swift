@@ -25,7 +25,7 @@ enum LogUtilities {
     }
     let binary: String
     do {
-      binary = try S6System.readLink("/proc/self/exe")
+      binary = try FileSystem.linkTarget("/proc/self/exe")
     } catch {
       return tool.fatal("unable to find the ibex binary (/proc/self/exe): \(error.description)", 111)
     }
@@ -78,13 +78,13 @@ enum LogUtilities {
       ids = (account.uid, gid)
     }
     do {
-      switch try S6System.kind(path) {
+      switch S6System.kind(path) {
       case .fifo?: break
       case nil: try S6System.makeFIFO(path, mode: mode)
       default: return tool.fatal("\(path) exists and is not a FIFO", 111)
       }
       try FileSystem.setMode(path, mode)
-      if let ids { try S6System.changeOwner(path, uid: ids.uid, gid: ids.gid) }
+      if let ids { try FileSystem.setOwner(path, uid: ids.uid, gid: ids.gid) }
     } catch {
       return tool.fatal("unable to create the FIFO \(path): \(error.description)", 111)
     }
@@ -138,7 +138,7 @@ public enum InstallLinks {
       destination = target
     } else {
       do {
-        destination = try S6System.readLink("/proc/self/exe")
+        destination = try FileSystem.linkTarget("/proc/self/exe")
       } catch {
         Console.fatal("unable to read /proc/self/exe: \(error.description) (give the binary with --target)")
         return 1
@@ -155,16 +155,16 @@ public enum InstallLinks {
     for name in S6Commands.linkNames {
       let path = directory + "/" + name
       do {
-        switch try S6System.kind(path) {
+        switch S6System.kind(path) {
         case nil:
-          try S6System.symlink(target: destination, at: path)
+          try FileSystem.makeSymbolicLink(path, to: destination)
           report += "created \(path) -> \(destination)\n"
         case .symlink?:
-          if try S6System.readLink(path) == destination {
+          if try FileSystem.linkTarget(path) == destination {
             report += "unchanged \(path)\n"
           } else {
             FileSystem.remove(path)
-            try S6System.symlink(target: destination, at: path)
+            try FileSystem.makeSymbolicLink(path, to: destination)
             report += "updated \(path) -> \(destination)\n"
           }
         case .directory?:
@@ -177,7 +177,7 @@ public enum InstallLinks {
             continue
           }
           FileSystem.remove(path)
-          try S6System.symlink(target: destination, at: path)
+          try FileSystem.makeSymbolicLink(path, to: destination)
           report += "replaced \(path) -> \(destination)\n"
         }
       } catch {

@@ -45,34 +45,19 @@ enum S6System {
     if let uid { _ = try checked(ibex_s6_setuid(uid)) }
   }
 
-  static func readLink(_ path: String) throws(Errno) -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let count = path.withCString { p in
-      buffer.withUnsafeMutableBufferPointer { ibex_s6_readlink(p, $0.baseAddress, $0.count) }
-    }
-    if count < 0 { throw Errno(rawValue: Int32(-count)) }
-    return String(decoding: buffer[0..<Int(count)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  }
-
-  static func symlink(target: String, at path: String) throws(Errno) {
-    _ = try checked(target.withCString { t in path.withCString { ibex_s6_symlink(t, $0) } })
-  }
-
-  enum FileKind: Int32 { case symlink = 1, directory, fifo, regular, other }
+  enum FileKind { case symlink, directory, fifo, regular, other }
 
   /// What is at `path` (a link is not followed); nil if nothing is.
-  static func kind(_ path: String) throws(Errno) -> FileKind? {
-    let r = path.withCString { ibex_s6_lstat_kind($0) }
-    if r == -Errno.noSuchFileOrDirectory.rawValue { return nil }
-    return FileKind(rawValue: try checked(r))
+  static func kind(_ path: String) -> FileKind? {
+    guard let info = FileSystem.linkInfo(path) else { return nil }
+    if info.isSymbolicLink { return .symlink }
+    if info.isDirectory { return .directory }
+    if info.isRegularFile { return .regular }
+    return info.mode & 0o170000 == 0o010000 ? .fifo : .other
   }
 
   static func makeFIFO(_ path: String, mode: UInt32) throws(Errno) {
     _ = try checked(path.withCString { ibex_s6_mkfifo($0, mode) })
-  }
-
-  static func changeOwner(_ path: String, uid: UInt32, gid: UInt32) throws(Errno) {
-    _ = try checked(path.withCString { ibex_s6_chown($0, uid, gid) })
   }
 
   /// Opens `path` for reading as fd 0 without waiting for a writer (a FIFO).
@@ -81,14 +66,6 @@ enum S6System {
   }
 
   static func isOpen(_ fd: Int32) -> Bool { ibex_s6_fd_is_open(fd) == 1 }
-
-  /// Seconds and nanoseconds since the Unix epoch.
-  static func wallClock() -> (seconds: Int64, nanoseconds: Int32) {
-    var seconds: Int64 = 0
-    var nanoseconds: Int32 = 0
-    ibex_s6_realtime(&seconds, &nanoseconds)
-    return (seconds, nanoseconds)
-  }
 
   private static func checked(_ result: Int32) throws(Errno) -> Int32 {
     if result < 0 { throw Errno(rawValue: -result) }

@@ -1,4 +1,6 @@
 import IbexCore
+import IbexLog
+import IbexRuntime
 
 /// One service in `ibex status`'s JSON, seen the way s6's tools see a supervised process.
 public struct ServiceSnapshot: Equatable, Sendable {
@@ -80,7 +82,7 @@ public struct ServiceSnapshot: Equatable, Sendable {
 
   /// The value of one `-o` field; `now` is the wall clock (seconds, nanoseconds) for the TAI64N
   /// labels. nil for an unknown field.
-  public func field(_ name: String, now: (seconds: Int64, nanoseconds: Int32)) -> String? {
+  public func field(_ name: String, now: WallTime) -> String? {
     func bool(_ value: Bool) -> String { value ? "true" : "false" }
     switch name {
     case "up": return bool(isUp)
@@ -93,23 +95,10 @@ public struct ServiceSnapshot: Equatable, Sendable {
     case "exitcode": return isUp ? "-1" : exitCode.map { "\($0)" } ?? "-1"
     case "signal": return isUp ? "NA" : exitSignal?.name ?? "NA"
     case "signum": return isUp ? "-1" : exitSignal.map { "\($0.rawValue)" } ?? "-1"
-    case "updownsince", "readysince": return ServiceSnapshot.tai64n(seconds: now.seconds - seconds, nanoseconds: now.nanoseconds)
+    case "updownsince", "readysince": return Timestamp.tai64n(WallTime(seconds: now.seconds - seconds, nanoseconds: now.nanoseconds))
     case "updownfor", "readyfor": return "\(seconds)"
     default: return nil
     }
-  }
-
-  /// A TAI64N label (`@` and 24 hex digits) for a Unix time, with TAI = UTC + 37 s as skalibs.
-  public static func tai64n(seconds: Int64, nanoseconds: Int32) -> String {
-    let label = UInt64(bitPattern: seconds &+ 37) &+ (1 << 62)
-    return "@" + hex(label, digits: 16) + hex(UInt64(UInt32(bitPattern: nanoseconds)), digits: 8)
-  }
-
-  private static func hex(_ value: UInt64, digits: Int) -> String {
-    let alphabet = Array("0123456789abcdef")
-    var out = ""
-    for i in stride(from: digits - 1, through: 0, by: -1) { out.append(alphabet[Int((value >> (UInt64(i) * 4)) & 0xf)]) }
-    return out
   }
 }
 

@@ -203,7 +203,7 @@ enum SupervisionCommands {
     if fields.isEmpty {
       line = snapshot.summary(numericSignal: numeric)
     } else {
-      let now = S6System.wallClock()
+      let now = WallTime.now()
       line = ""
       for (i, field) in fields.enumerated() { line += (i == 0 ? "" : " ") + (snapshot.field(field, now: now) ?? "?") }
     }

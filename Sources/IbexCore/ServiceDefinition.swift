@@ -145,6 +145,8 @@ public struct LogSettings: Equatable, Sendable {
   /// `name | ` in front of console lines (text format).
   public var prefix: Bool?
   public var timestamps: Timestamps?
+  /// Timestamps in the log directory; nil: as `timestamps`.
+  public var fileTimestamps: Timestamps?
   /// A rotating log directory (`current` and `@TAI64N.s` archives, as s6-log writes).
   public var directory: String?
   public var maxFileSize = 1 << 20

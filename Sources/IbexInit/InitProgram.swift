@@ -81,7 +81,7 @@ public struct InitProgram: ~Copyable {
         let layout = try S6OverlayLayout.load(root: root, settings: s6, searchPath: searchPath)
         for warning in layout.warnings { Console.warning(warning) }
         if let code = S6Boot.prepareServices(layout, root: root, users: users, settings: s6) { return code }
-        loaded.services = S6Boot.adapt(layout.services, environment: environment) + loaded.services
+        loaded.services = S6Boot.adapt(layout.services, environment: environment, settings: s6, root: root) + loaded.services
         loaded.identities = Array(repeating: nil, count: layout.services.count) + loaded.identities
       }
       graph = try ServiceGraph(loaded.services)
@@ -513,7 +513,7 @@ public struct InitProgram: ~Copyable {
     return .success(environment)
   }
 
-  private func spawnCommand(_ ref: ProcessRef) -> SupervisorEvent {
+  private mutating func spawnCommand(_ ref: ProcessRef) -> SupervisorEvent {
     let arguments = argv + commandIndex!
     var request: SpawnRequest
     if let s6 {
@@ -526,6 +526,14 @@ public struct InitProgram: ~Copyable {
       }
       let environment = s6.keepEnvironment ? baseEnvironment : ["PATH=" + searchPath]
       request = SpawnRequest(program: words[0], arguments: CStringArray(words), environment: CStringArray(environment))
+      if s6.logging >= 2 {
+        // S6_LOGGING=2: CMD's output goes to the catch-all log too.
+        var cmd = ServiceDefinition(name: "cmd", location: SourceLocation(file: "CMD", line: 1))
+        cmd.log = S6Boot.catchAll(cmd.log, settings: s6, root: root)
+        if let streams = try? output.descriptors(for: cmd, loop: &loop) {
+          request.descriptors = [(from: streams.standardOutput, to: 1), (from: streams.standardError, to: 2)]
+        }
+      }
     } else {
       request = SpawnRequest(
         program: String(cString: arguments[0]!), arguments: CStringArray(borrowing: arguments),

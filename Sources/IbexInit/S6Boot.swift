@@ -66,14 +66,29 @@ struct S6Boot {
   /// s6's rules for what the loader produced: command lines are not expanded, and output
   /// reaches the container unlabelled, as under s6-overlay (unless IBEX_LOG_PREFIX says
   /// otherwise).
-  static func adapt(_ services: [ServiceDefinition], environment: [String]) -> [ServiceDefinition] {
+  static func adapt(_ services: [ServiceDefinition], environment: [String], settings: S6Settings, root: String) -> [ServiceDefinition] {
     let prefixChosen = Environment.value(of: "IBEX_LOG_PREFIX", in: environment) != nil
     return services.map { service in
       var service = service
       service.expandsVariables = false
       if !prefixChosen { service.log.prefix = service.log.prefix ?? false }
+      if service.outputConsumer == nil { service.log = catchAll(service.log, settings: settings, root: root) }
       return service
     }
+  }
+
+  /// Where output without a logger goes with `S6_LOGGING` (S6-ENV-04/06, S6-LOG-02): the
+  /// catch-all directory `/run/uncaught-logs` (s6-log's default rotation, stamped only when
+  /// `S6_LOGGING_SCRIPT` has `t` or `T`), echoed unstamped to the console with 1.
+  static func catchAll(_ log: LogSettings, settings: S6Settings, root: String) -> LogSettings {
+    guard settings.logging >= 1 else { return log }
+    var log = log
+    log.directory = root + "/run/uncaught-logs"
+    log.maxFileSize = 99999
+    log.maxFiles = 10
+    log.console = settings.logging == 1
+    log.fileTimestamps = settings.catchAllTimestamps ? .tai64n : LogSettings.Timestamps.none
+    return log
   }
 
   /// S6-BOOT-02: PATH with `/command`, `/usr/bin` and `/bin` added at the front when missing.

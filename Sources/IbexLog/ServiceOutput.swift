@@ -97,12 +97,15 @@ public struct ServiceOutput: ~Copyable {
     case .text: style = .text(prefixed: settings.prefix ?? defaults.prefix)
     case .json: style = .json
     }
-    let stamps: LineFormatter.TimestampStyle
-    switch settings.timestamps ?? defaults.timestamps {
-    case .none: stamps = .none
-    case .rfc3339: stamps = .rfc3339
-    case .tai64n: stamps = .tai64n
+    func stampStyle(_ stamps: LogSettings.Timestamps) -> LineFormatter.TimestampStyle {
+      switch stamps {
+      case .none: return .none
+      case .rfc3339: return .rfc3339
+      case .tai64n: return .tai64n
+      }
     }
+    let stamps = stampStyle(settings.timestamps ?? defaults.timestamps)
+    let fileStamps = stampStyle(settings.fileTimestamps ?? settings.timestamps ?? defaults.timestamps)
     let formatter = LineFormatter(service: service.name, style: style, timestamp: stamps)
     var directory: DirectorySink?
     if let path = settings.directory {
@@ -114,7 +117,7 @@ public struct ServiceOutput: ~Copyable {
           maximumFileSize: settings.maxFileSize, maximumArchiveCount: settings.maxFiles,
           maximumTotalArchiveSize: settings.maxTotalSize)
         do throws(LogDirectoryError) {
-          directory = DirectorySink(try RotatingLogDirectory(path: path, policy: policy), timestamps: stamps)
+          directory = DirectorySink(try RotatingLogDirectory(path: path, policy: policy), timestamps: fileStamps)
         } catch {
           // The service still runs; its lines go to the console until ibex is restarted.
           notices.append("\(service.name): \(error.description): its output goes to the console only")

@@ -33,6 +33,14 @@ public struct S6Settings: Equatable, Sendable {
   public var stage2Hook: [String] = []
   /// `S6_SYNC_DISKS` ≠ 0: sync(2) before the end.
   public var syncDisks = false
+  /// `S6_LOGGING` (0): 1 sends the output of services without a logger to the catch-all log
+  /// directory `/run/uncaught-logs` and echoes it; 2 sends it there only, CMD's included.
+  public var logging = 0
+  /// The words of `S6_LOGGING_SCRIPT` (default `n20 s1000000 T`, used by logutil-service).
+  public var loggingScript = ["n20", "s1000000", "T"]
+  /// Whether `S6_LOGGING_SCRIPT` asks for timestamps (a standalone `t` or `T`): only then are
+  /// catch-all lines stamped (S6-ENV-06).
+  public var catchAllTimestamps: Bool { loggingScript.contains("t") || loggingScript.contains("T") }
 
   public init() {}
 
@@ -75,6 +83,8 @@ public struct S6Settings: Equatable, Sendable {
     if let value = number("S6_CMD_RECEIVE_SIGNALS", default: "0") { settings.commandReceivesSignals = value != 0 }
     settings.stage2Hook = words(Environment.value(of: "S6_STAGE2_HOOK", in: environment) ?? "")
     if let value = number("S6_SYNC_DISKS", default: "0") { settings.syncDisks = value != 0 }
+    if let value = number("S6_LOGGING", default: "0") { settings.logging = value }
+    if let script = Environment.value(of: "S6_LOGGING_SCRIPT", in: environment) { settings.loggingScript = words(script) }
     return (settings, warnings)
   }
 

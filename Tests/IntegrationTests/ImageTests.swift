@@ -15,6 +15,10 @@ struct ImageTests {
     let image = try ImageBundle(.rootless)
     let rootfs = image.rootfs
     #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(rootfs)/init")) == "/usr/sbin/ibex")
+    // The s6-overlay commands scripts call by their /command path.
+    for name in ["with-contenv", "printcontenv", "s6-svc", "s6-setuidgid", "s6-log", "logutil-service"] {
+      #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(rootfs)/command/\(name)")) == "/usr/sbin/ibex")
+    }
     #expect(fileContents("\(rootfs)/etc/passwd").contains("\nibex:x:10001:10001:ibex:/var/empty:/sbin/nologin\n"))
     #expect(fileContents("\(rootfs)/etc/group").contains("\nibex:x:10001:\n"))
     var info = stat()

@@ -7,6 +7,8 @@
 #
 # usage: setup.sh default|rootless
 #   both      /init -> /usr/sbin/ibex (ibex runs as `ibex init` under that name);
+#             /command: links to ibex for the s6-overlay commands user scripts call
+#             (with-contenv, s6-svc, s6-setuidgid, ...: docs/s6-commands.md);
 #             /etc/ibex/services, root's and read-only for everyone else, so a compromised
 #             service cannot add services;
 #             the account `ibex` (IBEX_UID:IBEX_GID, 10001:10001), without password, login
@@ -33,6 +35,7 @@ if [ ! -x /usr/sbin/ibex ]; then
 fi
 
 ln -sfn /usr/sbin/ibex /init
+/usr/sbin/ibex install-links --target /usr/sbin/ibex /command >/dev/null
 mkdir -p /etc/ibex/services
 chmod 0755 /etc/ibex /etc/ibex/services
 

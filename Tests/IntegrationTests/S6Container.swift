@@ -203,7 +203,7 @@ final class S6Container: @unchecked Sendable {
   /// `/command` links: `ibex install-links /command` run in the root filesystem (chroot, so
   /// that the links are what the image would get), else links to `ibex` made here.
   private func installLinks() throws {
-    let attempt = try? runCommand(["/usr/sbin/chroot", rootfs, "/command/ibex", "install-links", "/command"], timeout: 20)
+    let attempt = try? runCommand(["/usr/sbin/chroot", rootfs, "/command/ibex", "install-links", "/command", "--target", "/command/ibex"], timeout: 20)
     if let attempt, attempt.status == 0 { return }
     notes.append("ibex install-links failed (\(attempt?.status ?? -1): \(attempt?.stderr ?? "")): links made by the test")
     for name in Self.helperNames where !FileManager.default.fileExists(atPath: "\(rootfs)/command/\(name)") {

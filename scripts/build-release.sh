@@ -12,6 +12,9 @@
 #    a few plain functions (sigaddset, memcmp, malloc); Sources/CIbex/abi_check.c asserts that
 #    the types crossing that line have the same layout in musl as in the glibc headers Swift
 #    was compiled against.
+# Size: -Osize with function sections, LLVM's machine outliner (repeated instruction sequences
+# become calls: about -4%), --gc-sections, and lld's identical code folding (--icf=all: the
+# many identical generic specializations, about -2%).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 output=${1:-.build-release/ibex}
@@ -35,6 +38,7 @@ fi
 # 1. The Swift modules. The product SwiftPM links here (glibc) is only a by-product.
 swift build -c release --product ibex --scratch-path "$scratch" --disable-local-rpath \
   -Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -Osize \
+  -Xswiftc -Xllvm -Xswiftc -enable-machine-outliner=always \
   -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcc -fdata-sections \
   -Xswiftc -warnings-as-errors \
   -Xswiftc -Xclang-linker -Xswiftc -static-pie -Xswiftc -use-ld=lld \
@@ -47,17 +51,17 @@ objects=$(grep -v '/CIbex.build/' "$build/ibex.product/Objects.LinkFileList")
 shim="$scratch/musl"
 mkdir -p "$shim"
 for source in Sources/CIbex/*.c; do
-  musl-gcc -O2 -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections -Wall -Wextra -Werror \
+  musl-gcc -Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections -Wall -Wextra -Werror \
     -ISources/CIbex/include -c "$source" -o "$shim/$(basename "$source" .c).o"
 done
 unstripped="$scratch/ibex-musl"
 # shellcheck disable=SC2086 # one word per object file
-gcc -static-pie -nostdlib -o "$unstripped" \
+gcc -static-pie -nostdlib -fuse-ld=lld -o "$unstripped" \
   "$musl/rcrt1.o" "$musl/crti.o" "$(gcc -print-file-name=crtbeginS.o)" \
   "$shim"/*.o $objects \
   -L"$embedded_lib" -lswiftUnicodeDataTables "$musl/libc.a" "$(gcc -print-libgcc-file-name)" \
   "$(gcc -print-file-name=crtendS.o)" "$musl/crtn.o" \
-  -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+  -Wl,--gc-sections -Wl,--icf=all -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 
 mkdir -p "$(dirname "$output")"
 strip --strip-all -o "$output" "$unstripped"

@@ -140,8 +140,8 @@ final class S6Container: @unchecked Sendable {
       chown(path, entry.uid, entry.gid)
     }
 
-    let spec = try runCommand([Self.runc, "spec", "--bundle", bundle])
-    guard spec.status == 0 else { throw BundleError("runc spec: \(spec.stderr)") }
+    let spec = Self.command([Self.runc, "spec", "--bundle", bundle])
+    guard spec?.status == 0 else { throw BundleError("runc spec: \(spec?.stderr ?? "did not start")") }
     let configPath = "\(bundle)/config.json"
     var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
     var process = config["process"] as! [String: Any]
@@ -184,11 +184,20 @@ final class S6Container: @unchecked Sendable {
   }
 
   deinit {
-    if let process, process.process.isRunning { _ = try? runCommand([Self.runc, "kill", id, "KILL"], timeout: 10) }
-    _ = try? runCommand([Self.runc, "delete", "--force", id], timeout: 20)
+    if let process, process.process.isRunning { _ = Self.command([Self.runc, "kill", id, "KILL"], timeout: 10) }
+    _ = Self.command([Self.runc, "delete", "--force", id], timeout: 20)
     if ProcessInfo.processInfo.environment["IBEX_KEEP_BUNDLES"] == nil {
       try? FileManager.default.removeItem(atPath: bundle)
+      if let process { try? FileManager.default.removeItem(atPath: process.directory) }
     }
+  }
+
+  /// `runCommand`, without leaving its output directory behind in /tmp (the tests call runc
+  /// many times).
+  static func command(_ arguments: [String], timeout: TimeInterval = 20) -> CommandResult? {
+    guard let running = try? RunningCommand(arguments) else { return nil }
+    defer { try? FileManager.default.removeItem(atPath: running.directory) }
+    return running.finish(timeout: timeout)
   }
 
   struct BundleError: Error, CustomStringConvertible {
@@ -197,13 +206,13 @@ final class S6Container: @unchecked Sendable {
   }
 
   static let busyboxApplets: [String] = {
-    ((try? runCommand(["/bin/busybox", "--list"]).stdout) ?? "").split(separator: "\n").map(String.init)
+    (command(["/bin/busybox", "--list"])?.stdout ?? "").split(separator: "\n").map(String.init)
   }()
 
   /// `/command` links: `ibex install-links /command` run in the root filesystem (chroot, so
   /// that the links are what the image would get), else links to `ibex` made here.
   private func installLinks() throws {
-    let attempt = try? runCommand(["/usr/sbin/chroot", rootfs, "/command/ibex", "install-links", "/command", "--target", "/command/ibex"], timeout: 20)
+    let attempt = Self.command(["/usr/sbin/chroot", rootfs, "/command/ibex", "install-links", "/command", "--target", "/command/ibex"])
     if let attempt, attempt.status == 0 { return }
     notes.append("ibex install-links failed (\(attempt?.status ?? -1): \(attempt?.stderr ?? "")): links made by the test")
     for name in Self.helperNames where !FileManager.default.fileExists(atPath: "\(rootfs)/command/\(name)") {
@@ -232,20 +241,20 @@ final class S6Container: @unchecked Sendable {
 
   /// `runc kill ID SIGNAL` (`docker stop` sends TERM; `docker kill -s`).
   func kill(_ signal: String = "TERM") {
-    let result = try? runCommand([Self.runc, "kill", id, signal], timeout: 20)
+    let result = Self.command([Self.runc, "kill", id, signal])
     if result?.status != 0 { Issue.record("runc kill \(signal): \(result?.stderr ?? "no result")") }
   }
 
   /// `runc exec ID ARGS` (`docker exec`): a command in the running container, as root.
   func exec(_ arguments: [String], timeout: TimeInterval = 20) -> CommandResult {
-    (try? runCommand([Self.runc, "exec", "--user", "0:0", id] + arguments, timeout: timeout))
+    Self.command([Self.runc, "exec", "--user", "0:0", id] + arguments, timeout: timeout)
       ?? CommandResult(status: -1, stdout: "", stderr: "runc exec failed to start")
   }
 
   /// Whether the container's PID 1 is still running (`runc state`).
   var isRunning: Bool {
     guard process?.process.isRunning == true else { return false }
-    let state = (try? runCommand([Self.runc, "state", id], timeout: 10))?.stdout ?? ""
+    let state = Self.command([Self.runc, "state", id], timeout: 10)?.stdout ?? ""
     return state.contains("\"status\": \"running\"") || state.contains("\"status\":\"running\"")
   }
 
@@ -256,7 +265,7 @@ final class S6Container: @unchecked Sendable {
     guard let process else { return CommandResult(status: -1, stdout: "", stderr: "not started") }
     let finished = process.finish(timeout: timeout)
     result = finished
-    _ = try? runCommand([Self.runc, "delete", "--force", id], timeout: 20)
+    _ = Self.command([Self.runc, "delete", "--force", id])
     return finished
   }
 

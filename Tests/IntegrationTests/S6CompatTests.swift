@@ -493,6 +493,22 @@ struct S6CompatTests {
     #expect(container.outLines("daemon") == ["got-term", "cleaned"], "\(container.diagnostics)")
   }
 
+  @Test("T-26 (service leftovers) a helper a services.d run script left in the background gets TERM and the grace time")
+  func t26ServiceLeftover() throws {
+    // s6-supervise signals only the service's process; what its run script left behind gets
+    // the final TERM, then S6_KILL_GRACETIME (S6-STOP-02 (3)-(5)).
+    let helper = #"sh -c 'trap "echo got-term >> /out/helper; sleep 0.3; echo cleaned >> /out/helper; exit 0" TERM; touch /out/helper-up; while :; do sleep 0.05; done' </dev/null >/dev/null 2>&1 &"#
+    let container = try S6Container(
+      files: ["/etc/services.d/svc/run": .script("\(helper)\nexec sleep 1000")],
+      environment: ["S6_KILL_GRACETIME": "3000"])
+    try container.run()
+    #expect(container.waitFor("helper-up"), "\(container.diagnostics)")
+    container.kill("TERM")
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    #expect(container.outLines("helper") == ["got-term", "cleaned"], "\(container.diagnostics)")
+  }
+
   @Test("T-26 (ibex improvement) when nothing is left after the final TERM, no S6_KILL_GRACETIME sleep")
   func t26NothingLeft() throws {
     let container = try S6Container(
@@ -799,6 +815,26 @@ struct S6CompatTests {
     container.kill("USR2")
     let result = container.finish()
     #expect(result.status == 9, "\(container.diagnostics)")
+  }
+
+  @Test("S6-SIG-01/S6-EXIT-04 beside T-40: INT exits 129 (reboot), USR1 and PWR 130 (poweroff); QUIT and WINCH are ignored")
+  func otherSignals() throws {
+    for (signal, code) in [("INT", Int32(129)), ("USR1", 130), ("PWR", 130), ("QUIT", nil), ("WINCH", nil)] as [(String, Int32?)] {
+      let container = try S6Container(files: ["/etc/cont-init.d/10-up": .script("touch /out/up")])
+      try container.run()
+      #expect(container.waitFor("up"), "\(signal): \(container.diagnostics)")
+      container.kill(signal)
+      if let code {
+        let result = container.finish()
+        #expect(result.status == code, "\(signal): \(container.diagnostics)")
+      } else {
+        usleep(700_000)
+        #expect(container.isRunning, "\(signal) is ignored: \(container.diagnostics)")
+        container.kill("TERM")
+        let result = container.finish()
+        #expect(result.status == 0, "\(signal): \(container.diagnostics)")
+      }
+    }
   }
 
   // MARK: - Improvements beyond the matrix

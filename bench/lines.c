@@ -1,10 +1,10 @@
-/* The writer of the log-throughput benchmark (bench/logging.py).
+/* The writer of the log-throughput benchmark (bench/log_throughput.py).
  *
  *   lines N [GO [pause|exit [CHUNK]]]
  *
  * Writes N lines of exactly 100 bytes to stdout, as fast as it can: line i
  * (from 0) is its sequence number in 10 decimal digits, a space, 88 times the
- * letter 'a' + i % 26, and '\n'. bench/logging.py regenerates the same stream
+ * letter 'a' + i % 26, and '\n'. bench/log_throughput.py regenerates the same stream
  * to check what a logger wrote, byte for byte.
  *
  * GO, if given and not "-", is a FIFO: the writer opens it for reading before

@@ -361,11 +361,17 @@ public struct ServiceFileParser {
     }
   }
 
+  /// ASCII letters lowered, other bytes kept (directive names are ASCII; `lowercased()` would
+  /// pull Unicode's case tables into the binary).
+  private static func asciiLowercase(_ text: String) -> [UInt8] {
+    text.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }
+  }
+
   /// The known word nearest to `word` (edit distance at most 2), for "did you mean".
   static func closest(to word: String, in candidates: [String]) -> String? {
     var best: (String, Int)?
     for candidate in candidates {
-      let distance = editDistance(Array(word.lowercased().utf8), Array(candidate.lowercased().utf8))
+      let distance = editDistance(asciiLowercase(word), asciiLowercase(candidate))
       if distance <= 2 && (best == nil || distance < best!.1) { best = (candidate, distance) }
     }
     return best?.0

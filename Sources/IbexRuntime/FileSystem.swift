@@ -71,6 +71,10 @@ public enum FileSystem {
 
   /// Creates a directory and its missing parents.
   public static func makeDirectories(_ path: String, mode: UInt32 = 0o755) throws(Errno) {
+    // Usually only the last component is missing (or none): one mkdir(2) then.
+    let first = path.withCString { ibex_mkdir($0, mode) }
+    if first == 0 { return }
+    if first != -Errno.noSuchFileOrDirectory.rawValue { throw Errno(rawValue: -first) }
     var prefix = ""
     for component in path.split(separator: "/") {
       prefix += "/" + component

@@ -33,11 +33,11 @@ struct BenchmarkTests {
     #expect(Set(measured.keys).isSuperset(of: ["ibex", "s6", "runit", "supervisord"]), "keys: \(measured.keys)")
   }
 
-  @Test("bench/logging.py --quick writes through ibex, ibex s6-log, s6-log, svlogd and supervisord and checks every line (a smoke test: no timing is asserted)")
+  @Test("bench/log_throughput.py --quick writes through ibex, ibex s6-log, s6-log, svlogd and supervisord and checks every line (a smoke test: no timing is asserted)")
   func loggingQuickRun() throws {
     let json = "\(makeScratchDirectory())/logging.json"
     let result = try runCommand(
-      ["/usr/bin/python3", "\(repositoryRoot)/bench/logging.py", "--quick", "--chunk", "4096", "--no-install", "--ibex", ibexBinary, "--json", json],
+      ["/usr/bin/python3", "\(repositoryRoot)/bench/log_throughput.py", "--quick", "--chunk", "4096", "--no-install", "--ibex", ibexBinary, "--json", json],
       timeout: 300)
     #expect(result.status == 0, "bench failed: \(result.stderr)")
     let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]

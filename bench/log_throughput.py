@@ -31,8 +31,8 @@ and idle, so the time is the logger's throughput, not its start. Measured:
     every sequence number once and in order), and no file may end in the
     middle of a line (a line split across two files).
 
-    sudo bench/logging.py --ibex .build-release/ibex
-    sudo bench/logging.py --quick --json /tmp/log.json      # smoke test
+    sudo bench/log_throughput.py --ibex .build-release/ibex
+    sudo bench/log_throughput.py --quick --json /tmp/log.json      # smoke test
 
 Python 3.11 standard library only. Must run as root (as the other harnesses:
 s6-log, svlogd and supervisord run as root, like in a container).

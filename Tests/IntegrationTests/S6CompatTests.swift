@@ -78,6 +78,22 @@ struct S6CompatTests {
     #expect(result.status == 143, "\(container.diagnostics)")
   }
 
+  @Test("T-05 (S6-SIG-02) without S6_CMD_RECEIVE_SIGNALS the CMD gets TERM only after the services have stopped")
+  func t05Order() throws {
+    let container = try S6Container(files: [
+      "/etc/services.d/svc/run": .script("touch /out/svc-up\nexec sleep 1000"),
+      "/etc/services.d/svc/finish": .script("echo svc-finish >> /out/order"),
+    ])
+    try container.run([
+      "sh", "-c", "trap 'echo cmd-term >> /out/order; exit 7' TERM; touch /out/ready; while :; do sleep 0.05; done",
+    ])
+    #expect(container.waitFor("ready") && container.waitFor("svc-up"), "\(container.diagnostics)")
+    container.kill("TERM")
+    let result = container.finish()
+    #expect(result.status == 7, "the CMD's code (ibex improvement on S6-EXIT-03): \(container.diagnostics)")
+    #expect(container.outLines("order") == ["svc-finish", "cmd-term"], "\(container.diagnostics)")
+  }
+
   @Test("T-06 S6_CMD_RECEIVE_SIGNALS=1: TERM reaches the CMD before services stop; its exit 7 is the container's")
   func t06() throws {
     let container = try S6Container(
@@ -120,6 +136,18 @@ struct S6CompatTests {
     let withResult = withContenv.finish()
     #expect(withResult.status == 0 && withResult.stdout == "bar\n", "\(withContenv.diagnostics)")
 
+    // The idiom of most images: `#!/command/with-contenv sh` scripts, in cont-init.d and services.d.
+    let shebang = try S6Container(
+      files: [
+        "/etc/cont-init.d/10-env": .script("#!/command/with-contenv sh\necho \"init ${FOO-unset}\" >> /out/env"),
+        "/etc/services.d/svc/run": .script("#!/command/with-contenv sh\necho \"svc ${FOO-unset}\" >> /out/env\nexec sleep 1000"),
+      ],
+      environment: ["FOO": "bar"])
+    try shebang.run(["sh", "-c", "i=0; while [ $(wc -l < /out/env) -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"])
+    let shebangResult = shebang.finish()
+    #expect(shebangResult.status == 0, "\(shebang.diagnostics)")
+    #expect(shebang.outLines("env") == ["init bar", "svc bar"], "\(shebang.diagnostics)")
+
     let keep = try S6Container(environment: ["FOO": "bar", "S6_KEEP_ENV": "1"])
     try keep.run(["sh", "-c", script])
     let keepResult = keep.finish()
@@ -132,10 +160,10 @@ struct S6CompatTests {
       files: userBundle(["where"])
         + s6rcService("where", type: "longrun", files: ["run": .script("pwd > /out/where.tmp; mv /out/where.tmp /out/where\nexec sleep 1000")]),
       workdir: "/srv")
-    try container.run(["sh", "-c", "pwd; \(Self.waitInShell("/out/where"))"])
+    try container.run(["sh", "-c", "pwd; echo \"workdir=$(cat /run/s6/workdir)\"; \(Self.waitInShell("/out/where"))"])
     let result = container.finish()
     #expect(result.status == 0, "\(container.diagnostics)")
-    #expect(result.stdout == "/srv\n", "\(container.diagnostics)")
+    #expect(result.stdout == "/srv\nworkdir=/srv\n", "\(container.diagnostics)")
     let servicePath = container.outFile("where").trimmingCharacters(in: .newlines)
     #expect(servicePath.hasSuffix("servicedirs/where"), "\(container.diagnostics)")
   }
@@ -323,6 +351,25 @@ struct S6CompatTests {
     #expect(result.status == 2, "\(container.diagnostics)")
     #expect(elapsed < 3.5, "stopped \(elapsed) s after the oneshot started: \(container.diagnostics)")
     #expect(!container.outExists("cmd-ran"), "\(container.diagnostics)")
+  }
+
+  @Test("S6-ENV-15/S6-ORDER-04 beside T-17: the CMD waits for a services.d service's readiness only with S6_CMD_WAIT_FOR_SERVICES=1")
+  func waitForServices() throws {
+    for wait in ["0", "1"] {
+      let container = try S6Container(
+        files: [
+          "/etc/services.d/slow/notification-fd": .text("3\n"),
+          "/etc/services.d/slow/run": .script("\(stampFunction)\nsleep 1\nstamp ready /out/times\necho >&3\nexec sleep 1000"),
+        ],
+        environment: ["S6_CMD_WAIT_FOR_SERVICES": wait])
+      try container.run(["sh", "-c", "\(stampFunction); stamp cmd /out/times; \(Self.waitInShell("/out/times2"))"])
+      #expect(container.waitForLines("times", count: 2), "\(container.diagnostics)")
+      container.kill("TERM")
+      let result = container.finish()
+      #expect(result.status == 143, "\(container.diagnostics)")
+      let order = stamps(container.outFile("times")).map(\.name)
+      #expect(order == (wait == "1" ? ["ready", "cmd"] : ["cmd", "ready"]), "S6_CMD_WAIT_FOR_SERVICES=\(wait): \(container.diagnostics)")
+    }
   }
 
   // MARK: - services.d

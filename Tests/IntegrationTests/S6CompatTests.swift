@@ -173,11 +173,12 @@ struct S6CompatTests {
     let container = try S6Container(environment: ["FOO": "bar"])
     try container.run([
       "sh", "-c",
-      "printcontenv FOO; echo \"rc=$?\"; printcontenv NOPE 2>/out/nope.err; echo \"rc=$?\"; printcontenv 2>/dev/null; echo \"rc=$?\"",
+      "printcontenv FOO; echo \"rc=$?\"; printcontenv NOPE 2>/out/nope.err; echo \"rc=$?\"; printcontenv 2>/dev/null; echo \"rc=$?\"; printcontenv PATH",
     ])
     let result = container.finish()
     #expect(result.status == 0, "\(container.diagnostics)")
-    #expect(result.stdout == "bar\nrc=0\nrc=1\nrc=100\n", "\(container.diagnostics)")
+    // The snapshot holds the adjusted PATH (S6-ENV-01, S6-BOOT-02).
+    #expect(result.stdout == "bar\nrc=0\nrc=1\nrc=100\n/command:\(S6Container.dockerPath)\n", "\(container.diagnostics)")
     #expect(container.outExists("nope.err") && container.outFile("nope.err").isEmpty, "\(container.diagnostics)")
   }
 
@@ -744,6 +745,21 @@ struct S6CompatTests {
     #expect(result.status == 0, "\(accepted.diagnostics)")
     #expect(result.stdout == "1000\n", "\(accepted.diagnostics)")
     #expect(result.stderr.contains("warning") && result.stderr.contains("world-writable"), "\(accepted.diagnostics)")
+  }
+
+  @Test("S6-PRIV-02 beside T-32/T-33: OpenShift's uid 1000 gid 0 with /run root:root 0775 boots; a sticky 1777 /run boots")
+  func openShiftRun() throws {
+    for (user, mode) in [((uid_t(1000), gid_t(0)), mode_t(0o775)), ((uid_t(1000), gid_t(1000)), mode_t(0o1777))] {
+      let container = try S6Container(
+        files: ["/etc/services.d/svc/run": .script("id -u > /out/svc-uid.tmp; mv /out/svc-uid.tmp /out/svc-uid\nexec sleep 1000")],
+        user: user, noNewPrivileges: true, run: .directory(mode: mode, uid: 0, gid: 0))
+      try container.run(["sh", "-c", "id -u; \(Self.waitInShell("/out/svc-uid"))"])
+      let result = container.finish()
+      let label = "uid \(user.0) gid \(user.1), /run \(String(mode, radix: 8))"
+      #expect(result.status == 0, "\(label): \(container.diagnostics)")
+      #expect(result.stdout == "1000\n", "\(label): \(container.diagnostics)")
+      #expect(container.outFile("svc-uid") == "1000\n", "\(label): \(container.diagnostics)")
+    }
   }
 
   @Test("T-34 --read-only, --tmpfs /run:exec, S6_READ_ONLY_ROOT=1 boots and runs the CMD; a noexec /run warns, then fails")

@@ -28,12 +28,15 @@ struct S6CompatTests {
 
   // MARK: - Exit codes
 
-  @Test("T-01 CMD `sh -c 'exit 3'`: the container exits 3")
+  @Test("T-01 CMD `sh -c 'exit 3'`: the container exits 3 (and cont-finish reads 3 in the exit code file, S6-EXIT-02)")
   func t01() throws {
-    let container = try S6Container()
+    let container = try S6Container(files: [
+      "/etc/cont-finish.d/10-code": .script("cp \(Self.exitCodeFile) /out/exitcode")
+    ])
     try container.run(["sh", "-c", "exit 3"])
     let result = container.finish()
     #expect(result.status == 3, "\(container.diagnostics)")
+    #expect(container.outFile("exitcode").split(separator: "\n").first == "3", "\(container.diagnostics)")
   }
 
   @Test("T-02 CMD killed by SIGKILL: the container exits 137")

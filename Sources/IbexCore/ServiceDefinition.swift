@@ -222,6 +222,12 @@ public struct ServiceDefinition: Equatable, Sendable {
   /// False: the service gets only PATH from ibex's environment (s6-overlay's rule; scripts
   /// read the rest with `with-contenv`), then its own `Environment=`.
   public var inheritsEnvironment = true
+  /// When the main process ends, what it left in its process group is killed. False (s6):
+  /// leftovers live on until the final sweep (TERM, the grace time, KILL).
+  public var killsLeftovers = true
+  /// The boot (and CMD) waits for this service to be ready; false: only for it to start
+  /// (s6-overlay's services.d without `S6_CMD_WAIT_FOR_SERVICES`).
+  public var holdsBoot = true
   /// False: `$NAME` in command lines stays as written (s6's command lines are not expanded).
   public var expandsVariables = true
   /// An s6 pipeline (`producer-for`, a `log/` directory): this service's stdout goes to the

@@ -575,7 +575,7 @@ public struct Supervisor: Sendable {
       log("\(service.name): \(failure?.description ?? exit.description)", .warning)
       // What the main process left in its process group goes with it. Its pid is still a
       // valid group id here: nothing new has been spawned since it was reaped.
-      if let pid = pidOfEnded { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
+      if let pid = pidOfEnded, service.killsLeftovers { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
       if let helper = records[i].helper { actions.append(.signal(pid: helper, .kill, processGroup: true)) }
       if let health = records[i].healthPID { actions.append(.signal(pid: health, .kill, processGroup: true)) }
       let after: AfterStop
@@ -593,7 +593,7 @@ public struct Supervisor: Sendable {
     case .stopCommand:
       break  // the stop command is still running; it ends the sequence
     case .stopSignal:
-      if let pid = pidOfEnded { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
+      if let pid = pidOfEnded, service.killsLeftovers { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
       stopPostSequence(i, now: now)
     default:
       break
@@ -632,7 +632,9 @@ public struct Supervisor: Sendable {
       break
     }
     if let helper = records[i].helper {
-      actions.append(.signal(pid: helper, .kill, processGroup: true))
+      // An s6 script (a cont-init script during boot) gets TERM; what is left of it is for
+      // the final sweep.
+      actions.append(.signal(pid: helper, service.killsLeftovers ? .kill : .terminate, processGroup: true))
       records[i].helper = nil
     }
     records[i].deadline = now + service.stopTimeout
@@ -1007,7 +1009,8 @@ public struct Supervisor: Sendable {
     var blocked = Array(repeating: false, count: records.count)
     for i in graph.startOrder {
       blocked[i] = records[i].failedBoot || (records[i].phase == .waiting && graph.waitsFor[i].contains { blocked[$0] })
-      if !(isReady(i) || isSettled(i) || records[i].held || blocked[i]) { return false }
+      let started = !graph.services[i].holdsBoot && records[i].main != nil
+      if !(isReady(i) || isSettled(i) || records[i].held || blocked[i] || started) { return false }
     }
     return true
   }

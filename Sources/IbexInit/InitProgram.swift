@@ -289,7 +289,9 @@ public struct InitProgram: ~Copyable {
           supervisorDeadline = deadline
           rearm()
         case .log(let line, let level):
-          if level.rawValue <= (s6?.verbosity ?? LogLevel.info.rawValue) { Console.emit(line) }
+          if level.rawValue <= (s6?.verbosity ?? LogLevel.info.rawValue) {
+            Console.emit(level == .warning ? "warning: " + line : line)
+          }
         case .exit(let code):
           finish()
           return code
@@ -630,7 +632,7 @@ public struct InitProgram: ~Copyable {
     default: return nil
     }
     if commandRuns { return deliver(.shutdownSignal(signal == .interrupt ? .interrupt : .terminate)) }
-    Console.emit("received \(signal.name): stopping all services")
+    if (s6?.verbosity ?? 2) >= 2 { Console.emit("received \(signal.name): stopping all services") }
     return deliver(.commanded(.shutdown(exitCode: code)))
   }
 }

@@ -54,6 +54,10 @@ struct S6Boot {
       Console.fatal("fix-attrs.d failed: stopping (S6_BEHAVIOUR_IF_STAGE2_FAILS=\(settings.failurePolicy))")
       return 1
     }
+    if !layout.liveDirectories.isEmpty && FileSystem.isMountedNoExec(root + "/run") == true {
+      Console.fatal("\(root)/run is mounted noexec: the services' run scripts are copied there and could not start; mount it with exec (--tmpfs /run:exec)")
+      return ExitCode.configError
+    }
     do throws(ConfigError) {
       try LiveDirectory.create(layout.liveDirectories)
     } catch {
@@ -68,9 +72,17 @@ struct S6Boot {
   /// otherwise).
   static func adapt(_ services: [ServiceDefinition], environment: [String], settings: S6Settings, root: String) -> [ServiceDefinition] {
     let prefixChosen = Environment.value(of: "IBEX_LOG_PREFIX", in: environment) != nil
+    // services.d services: started, not ready, is enough for CMD unless S6_CMD_WAIT_FOR_SERVICES.
+    let legacyDirectory = S6Paths(root: root, settings: settings).liveLegacyServices + "/"
+    let legacy = services.filter { $0.workingDirectory?.hasPrefix(legacyDirectory) == true }.map { $0.name }
     return services.map { service in
       var service = service
       service.expandsVariables = false
+      service.killsLeftovers = false
+      if !settings.waitForServices {
+        if legacy.contains(service.name) { service.holdsBoot = false }
+        if service.name == S6OverlayLayout.legacyServicesService { service.dependencies.removeAll { legacy.contains($0.name) } }
+      }
       if !prefixChosen { service.log.prefix = service.log.prefix ?? false }
       if service.outputConsumer == nil { service.log = catchAll(service.log, settings: settings, root: root) }
       return service

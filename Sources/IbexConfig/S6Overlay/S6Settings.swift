@@ -21,6 +21,9 @@ public struct S6Settings: Equatable, Sendable {
   public var verbosity = 2
   /// `S6_FIX_ATTRS_HIDDEN` ≠ 0: fix-attrs.d recursion includes dotfiles.
   public var fixAttrsHidden = false
+  /// `S6_CMD_WAIT_FOR_SERVICES` ≠ 0: CMD waits for services.d services to be up (ready with a
+  /// notification-fd), not only started.
+  public var waitForServices = false
   /// `S6_CMD_WAIT_FOR_SERVICES_MAXTIME`: how long CMD waits for the services; nil (0): no limit.
   public var waitMaxTime: TimeSpan?
   /// `S6_KILL_GRACETIME` (3000 ms, at most 300000): from the final SIGTERM to SIGKILL.
@@ -77,6 +80,7 @@ public struct S6Settings: Equatable, Sendable {
     if let value = number("S6_KILL_FINISH_MAXTIME", default: "no limit") { settings.killFinishMaxTime = value == 0 ? nil : .milliseconds(Int64(value)) }
     if let value = number("S6_VERBOSITY", default: "2") { settings.verbosity = value }
     if let value = number("S6_FIX_ATTRS_HIDDEN", default: "0") { settings.fixAttrsHidden = value != 0 }
+    if let value = number("S6_CMD_WAIT_FOR_SERVICES", default: "0") { settings.waitForServices = value != 0 }
     if let value = number("S6_CMD_WAIT_FOR_SERVICES_MAXTIME", default: "0") { settings.waitMaxTime = value == 0 ? nil : .milliseconds(Int64(value)) }
     if let value = number("S6_KILL_GRACETIME", default: "3000") { settings.killGraceTime = .milliseconds(Int64(min(value, 300_000))) }
     settings.commandPrefix = words(Environment.value(of: "S6_CMD_ARG0", in: environment) ?? "")

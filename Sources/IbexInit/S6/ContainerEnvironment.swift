@@ -37,6 +37,12 @@ public enum ContainerEnvironment {
     return result
   }
 
+  /// A variable of the snapshot under `root`; nil when it is not there or cannot be read.
+  public static func snapshotValue(_ name: String, root: String) -> String? {
+    guard isVariableName(name), !name.contains("/") else { return nil }
+    return (try? FileSystem.read(directory(root: root) + "/" + name, limit: Int.max)).flatMap { value(ofFile: $0) }
+  }
+
   /// Whether `S6_KEEP_ENV` asks for the live environment: set, and neither empty nor `0`.
   public static func keepsEnvironment(_ environment: [String]) -> Bool {
     guard let value = Environment.value(of: "S6_KEEP_ENV", in: environment) else { return false }

@@ -36,12 +36,14 @@ enum LogUtilities {
         return tool.fatal("unable to open \(fifo) for reading: \(error.description)", 111)
       }
     }
+    // Services get only PATH: the script comes from the container's environment snapshot.
+    let script = tool.value("S6_LOGGING_SCRIPT") ?? ContainerEnvironment.snapshotValue("S6_LOGGING_SCRIPT", root: tool.root)
+    let argv = loggerArguments(script: script, logDirectory: logDirectory)
     if S6System.effectiveUID == 0 {
       let nobody = AccountCredentials.resolve("nobody", in: AccountCommands.database())
         ?? AccountCredentials(uid: 65534, gid: 65534, groups: [])
       if let failure = AccountCommands.apply(tool, groups: nobody.groups, gid: nobody.gid, uid: nobody.uid) { return failure }
     }
-    let argv = loggerArguments(script: tool.value("S6_LOGGING_SCRIPT"), logDirectory: logDirectory)
     let error = S6System.exec([binary] + argv.dropFirst(), environment: [], argv0: argv[0])
     return tool.fatal("unable to exec \(binary) as s6-log: \(error.description)", error == .noSuchFileOrDirectory ? 127 : 126)
   }

@@ -624,6 +624,28 @@ struct S6CompatTests {
     #expect(container.outLines("sig").first == "INT", "\(container.diagnostics)")
   }
 
+  @Test("S6-LAYOUT-09 beside T-30: an s6-rc pipeline (producer-for, consumer-for, pipeline-name) carries the producer's stdout")
+  func pipeline() throws {
+    let container = try S6Container(
+      files: userBundle(["pipe"])
+        + s6rcService(
+          "producer", type: "longrun",
+          files: ["producer-for": .text("consumer\n"), "run": .script("echo p1\necho p2\necho p3\nexec sleep 1000")])
+        + s6rcService(
+          "consumer", type: "longrun",
+          files: [
+            "consumer-for": .text("producer\n"), "pipeline-name": .text("pipe\n"),
+            "run": .script("while read line; do echo \"$line\" >> /out/got; done"),
+          ]))
+    try container.run()
+    #expect(container.waitForLines("got", count: 3), "\(container.diagnostics)")
+    container.kill("TERM")
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    #expect(container.outLines("got") == ["p1", "p2", "p3"], "\(container.diagnostics)")
+    #expect(!result.stdout.contains("p1"), "piped lines are not in the container's output: \(container.diagnostics)")
+  }
+
   // MARK: - Logging
 
   @Test("T-29 S6_LOGGING 0 / 1 / 2: service lines in the output / output and /run/uncaught-logs/current / the file only (CMD's too)")
@@ -912,6 +934,22 @@ struct S6CompatTests {
   }
 
   // MARK: - Improvements beyond the matrix
+
+  @Test("S6-READY-03 (ibex improvement) `docker stop` while the boot waits forever on a readiness stops promptly")
+  func stopWhileWaitingForReadiness() throws {
+    let container = try S6Container(
+      files: userBundle(["never"])
+        + s6rcService("never", type: "longrun", files: ["notification-fd": .text("3\n"), "run": .script("touch /out/up\nexec sleep 1000")]))
+    try container.run(["touch", "/out/cmd-ran"])
+    #expect(container.waitFor("up"), "\(container.diagnostics)")
+    let start = Date()
+    container.kill("TERM")
+    let result = container.finish(timeout: 20)
+    let elapsed = Date().timeIntervalSince(start)
+    #expect(result.status == 0, "\(container.diagnostics)")
+    #expect(elapsed < 5, "stopped \(elapsed) s after TERM")
+    #expect(!container.outExists("cmd-ran"), "\(container.diagnostics)")
+  }
 
   @Test("S6-BOOT-08 (ibex improvement) an invalid service set exits 100 naming the cause instead of hanging")
   func invalidServiceSet() throws {

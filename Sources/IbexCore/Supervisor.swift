@@ -510,7 +510,11 @@ public struct Supervisor: Sendable {
         finishAfterFailure(i, failure ?? .commandFailed(service.startPre[k].program, exit), exit: exit, now: now)
         return
       }
-      if !exit.isSuccess { log("\(service.name): \(service.startPre[k].program) \(exit.description) (failure ignored)", .warning) }
+      if !exit.isSuccess {
+        // s6-overlay's S6_BEHAVIOUR_IF_STAGE2_FAILS=0 carries on silently: information only.
+        let level: LogLevel = settings.bootFailure == .ignore ? .info : .warning
+        log("\(service.name): \(service.startPre[k].program) \(exit.description) (failure ignored)", level)
+      }
       if k + 1 < service.startPre.count {
         records[i].phase = .startPre(k + 1)
         actions.append(.spawn(ProcessRef(.service(i), .startPre(k + 1))))

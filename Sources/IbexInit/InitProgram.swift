@@ -219,6 +219,10 @@ public struct InitProgram: ~Copyable {
     switch event {
     case .signal(.child, _):
       while let (pid, exit) = Reaper.reapOne() {
+        // s6-overlay: CMD's code goes to the exit code file, for cont-finish scripts (S6-EXIT-02).
+        if s6 != nil && pid == supervisor.commandPID {
+          try? FileSystem.write(root + S6Boot.exitCodeFile, "\(exit.shellExitCode)\n")
+        }
         // What the process wrote before it ended goes out first, unfinished last line included.
         if let i = supervisor.graph.services.indices.first(where: { supervisor.mainPID(of: $0) == pid }) {
           output.processEnded(service: supervisor.graph.services[i].name, loop: &loop)

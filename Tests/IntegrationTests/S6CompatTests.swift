@@ -8,7 +8,8 @@ import Testing
 /// code and output, files its scripts write under /out, and state seen with `runc exec`.
 ///
 /// Where ibex deliberately does better than s6-overlay, the test asserts the improvement and
-/// its name says so (T-05, T-26, T-35, S6-BOOT-08).
+/// its name says so (T-05, T-15 on a read-only root, T-26, T-35, S6-READY-03, S6-BOOT-08).
+/// Tests named after a spec statement "beside" a row check what that row relies on.
 ///
 /// Timing: the spec's rows allow ±0.5 s; these tests only assert generous bounds, and only
 /// where the timing is the behaviour (e.g. a kill well before the 30 s a script would take).
@@ -539,8 +540,10 @@ struct S6CompatTests {
   func t26DuringBoot() throws {
     // A daemon that cleans up on TERM (0.3 s), started in the background by a cont-init
     // script that is still running when the container is stopped. s6-overlay sends TERM to
-    // every process, then waits S6_KILL_GRACETIME (S6-STOP-02 (3)-(5)).
-    let daemon = #"sh -c 'trap "echo got-term >> /out/daemon; sleep 0.3; echo cleaned >> /out/daemon; exit 0" TERM; touch /out/daemon-up; while :; do sleep 0.05; done' </dev/null >/dev/null 2>&1 &"#
+    // every process, then waits S6_KILL_GRACETIME (S6-STOP-02 (3)-(5)). The daemon waits with
+    // `wait`, so its trap runs at once, and a second TERM during the clean-up shows as a
+    // second `got-term` line.
+    let daemon = #"sh -c 'trap "echo got-term >> /out/daemon; sleep 0.3; echo cleaned >> /out/daemon; exit 0" TERM; touch /out/daemon-up; sleep 1000 & wait $!' </dev/null >/dev/null 2>&1 &"#
     let container = try S6Container(
       files: ["/etc/cont-init.d/10-daemon": .script("\(daemon)\nexec sleep 5")],
       environment: ["S6_KILL_GRACETIME": "3000"])
@@ -549,14 +552,16 @@ struct S6CompatTests {
     container.kill("TERM")
     let result = container.finish()
     #expect(result.status == 0, "\(container.diagnostics)")
-    #expect(container.outLines("daemon") == ["got-term", "cleaned"], "\(container.diagnostics)")
+    let daemonLines = container.outLines("daemon")
+    #expect(daemonLines.first == "got-term" && daemonLines.last == "cleaned", "TERM, then time to clean up: \(container.diagnostics)")
+    #expect(daemonLines == ["got-term", "cleaned"], "exactly one TERM, the final sweep's: \(container.diagnostics)")
   }
 
   @Test("T-26 (service leftovers) a helper a services.d run script left in the background gets TERM and the grace time")
   func t26ServiceLeftover() throws {
     // s6-supervise signals only the service's process; what its run script left behind gets
     // the final TERM, then S6_KILL_GRACETIME (S6-STOP-02 (3)-(5)).
-    let helper = #"sh -c 'trap "echo got-term >> /out/helper; sleep 0.3; echo cleaned >> /out/helper; exit 0" TERM; touch /out/helper-up; while :; do sleep 0.05; done' </dev/null >/dev/null 2>&1 &"#
+    let helper = #"sh -c 'trap "echo got-term >> /out/helper; sleep 0.3; echo cleaned >> /out/helper; exit 0" TERM; touch /out/helper-up; sleep 1000 & wait $!' </dev/null >/dev/null 2>&1 &"#
     let container = try S6Container(
       files: ["/etc/services.d/svc/run": .script("\(helper)\nexec sleep 1000")],
       environment: ["S6_KILL_GRACETIME": "3000"])

@@ -297,6 +297,19 @@ struct S6CompatTests {
     #expect(!container.outExists("x"), "\(container.diagnostics)")
   }
 
+  @Test("S6-LAYOUT-06 beside T-16: an `up` line with execline quoting and a `foreground { }` block")
+  func execlineUp() throws {
+    let container = try S6Container(
+      files: userBundle(["el"])
+        + s6rcService(
+          "el", type: "oneshot",
+          files: ["up": .text("# set up\nforeground { /bin/sh -c \"echo one >> /out/el\" }\n/bin/sh -c \"echo 'two  words' >> /out/el\"\n")]))
+    try container.run(["true"])
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    #expect(container.outLines("el") == ["one", "two  words"], "\(container.diagnostics)")
+  }
+
   @Test("T-17 oneshot Y depends on longrun X (notification-fd 3, ready after 2 s): Y starts >= 2 s after X; CMD after Y")
   func t17() throws {
     let container = try S6Container(

@@ -895,6 +895,23 @@ struct S6CompatTests {
     }
   }
 
+  @Test("S6-BOOT-04 beside T-38: a service removed from the image does not come back from a persisted /run")
+  func persistedRunForgetsOldServices() throws {
+    let volume = makeScratchDirectory()
+    chmod(volume, 0o755)
+    defer { try? FileManager.default.removeItem(atPath: volume) }
+    for round in [1, 2] {
+      var files: [String: S6Container.Entry] = ["/etc/services.d/kept/run": .script("echo \(round) >> /out/kept\nexec sleep 1000")]
+      if round == 1 { files["/etc/services.d/old/run"] = .script("echo \(round) >> /out/old\nexec sleep 1000") }
+      let container = try S6Container(files: files, run: .bind(volume))
+      try container.run(["sh", "-c", "\(Self.waitInShell("/out/kept")); sleep 0.5"])
+      let result = container.finish()
+      #expect(result.status == 0, "round \(round): \(container.diagnostics)")
+      #expect(container.outLines("kept") == ["\(round)"], "round \(round): \(container.diagnostics)")
+      #expect(container.outLines("old") == (round == 1 ? ["1"] : []), "round \(round): \(container.diagnostics)")
+    }
+  }
+
   @Test("T-39 S6_VERBOSITY=0 prints no info lines; 2 prints a service's start and stop lines")
   func t39() throws {
     for verbosity in ["0", "2"] {

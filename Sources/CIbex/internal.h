@@ -24,4 +24,11 @@ static inline int kernel_sigset_has(const sigset_t *set, int sig) {
   return (((const uint64_t *)(const void *)set)[0] >> (sig - 1)) & 1;
 }
 
+// Returns the result of a system call, or -errno when it failed.
+#define RETURN_OR_ERRNO(expr) \
+  do { \
+    long r_ = (long)(expr); \
+    return r_ < 0 ? -errno : r_; \
+  } while (0)
+
 #endif

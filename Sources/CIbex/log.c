@@ -3,6 +3,7 @@
 // expressions (Embedded Swift has no regex of its own). Every call returns -errno on failure.
 #define _GNU_SOURCE
 #include "CIbex.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,11 +18,6 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
-#define RETURN_OR_ERRNO(expr) \
-  do { \
-    long r_ = (long)(expr); \
-    return r_ < 0 ? -errno : r_; \
-  } while (0)
 
 void ibex_realtime(int64_t *seconds, int32_t *nanoseconds) {
   struct timespec now;

@@ -2,6 +2,7 @@
 // logutil-service, install-links, ...). Each returns -errno on failure, like the rest of the shim.
 #define _GNU_SOURCE
 #include "CIbex.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,13 +12,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#define S6_RETURN(expr) \
-  do { \
-    long r_ = (long)(expr); \
-    return r_ < 0 ? -errno : r_; \
-  } while (0)
 
-pid_t ibex_s6_fork(void) { S6_RETURN(fork()); }
+pid_t ibex_s6_fork(void) { RETURN_OR_ERRNO(fork()); }
 pid_t ibex_s6_getppid(void) { return getppid(); }
 uint32_t ibex_s6_getuid(void) { return getuid(); }
 
@@ -29,12 +25,12 @@ pid_t ibex_s6_waitpid(pid_t pid, int *status, int nohang) {
 }
 
 int ibex_s6_setgroups(size_t count, const uint32_t *groups) {
-  S6_RETURN(setgroups(count, (const gid_t *)groups));
+  RETURN_OR_ERRNO(setgroups(count, (const gid_t *)groups));
 }
-int ibex_s6_setgid(uint32_t gid) { S6_RETURN(setresgid(gid, gid, gid)); }
-int ibex_s6_setuid(uint32_t uid) { S6_RETURN(setresuid(uid, uid, uid)); }
+int ibex_s6_setgid(uint32_t gid) { RETURN_OR_ERRNO(setresgid(gid, gid, gid)); }
+int ibex_s6_setuid(uint32_t uid) { RETURN_OR_ERRNO(setresuid(uid, uid, uid)); }
 
-int ibex_s6_mkfifo(const char *path, uint32_t mode) { S6_RETURN(mkfifo(path, (mode_t)mode)); }
+int ibex_s6_mkfifo(const char *path, uint32_t mode) { RETURN_OR_ERRNO(mkfifo(path, (mode_t)mode)); }
 
 int ibex_s6_open_stdin(const char *path) {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);

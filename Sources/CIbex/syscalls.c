@@ -64,12 +64,6 @@ const int ibex_EPOLL_CTL_ADD = EPOLL_CTL_ADD, ibex_EPOLL_CTL_MOD = EPOLL_CTL_MOD
           ibex_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
 const int ibex_SIGNAL_MAX = _NSIG;
 
-#define RETURN_OR_ERRNO(expr) \
-  do { \
-    long r_ = (long)(expr); \
-    return r_ < 0 ? -errno : r_; \
-  } while (0)
-
 // MARK: - File descriptors
 
 ssize_t ibex_read(int fd, void *buffer, size_t count) { RETURN_OR_ERRNO(read(fd, buffer, count)); }

@@ -661,9 +661,12 @@ public struct Supervisor: Sendable {
     }
     records[i].phase = .stopSignal(killed: false)
     records[i].deadline = now + service.stopTimeout
-    actions.append(.signal(pid: main, service.killSignal, processGroup: true))
+    // The whole process group, as systemd does; an s6 service's process only, as s6-supervise
+    // does (what it started in the background is left for the final sweep).
+    let group = service.killsLeftovers
+    actions.append(.signal(pid: main, service.killSignal, processGroup: group))
     // A stopped process cannot act on TERM until it is continued (as systemd does).
-    if service.killSignal != .kill { actions.append(.signal(pid: main, .continue, processGroup: true)) }
+    if service.killSignal != .kill { actions.append(.signal(pid: main, .continue, processGroup: group)) }
   }
 
   /// After the main process: the s6 `finish` program, if any, then ExecStopPost=.
@@ -853,7 +856,7 @@ public struct Supervisor: Sendable {
       case .stopSignal(killed: false):
         if let main = records[i].main {
           log("\(service.name): still running \(service.stopTimeout.description) after \(service.killSignal.name): sending SIGKILL", .warning)
-          actions.append(.signal(pid: main, .kill, processGroup: true))
+          actions.append(.signal(pid: main, .kill, processGroup: service.killsLeftovers))
         }
         records[i].phase = .stopSignal(killed: true)
       case .finish:

@@ -122,7 +122,8 @@ struct ContainerTests {
     let result = container.finish(timeout: 30)
     _ = try? runCommand(["/usr/sbin/runc", "delete", "--force", id])
     #expect(result.status == 0, "stderr: \(result.stderr)")
-    #expect(result.stdout.split(separator: "\n") == ["db: uid=65534", "web: up", "web: stopping", "db: stopping"])
+    // Each line labelled with its service (docs/logging.md).
+    #expect(result.stdout.split(separator: "\n") == ["db | db: uid=65534", "web | web: up", "web | web: stopping", "db | db: stopping"])
     #expect(result.stderr.contains("ibex: web: stopped"))
   }
 }

@@ -35,8 +35,8 @@ struct DemoTests {
     let webStopped = position("ibex: web: stopped")
     let dbStopped = position("ibex: db: stopped")
     #expect(webStopped >= 0 && dbStopped > webStopped)
-    #expect(result.stdout.contains("db: ready\n"))
-    #expect(result.stdout.contains("web: shutting down\n"))
+    #expect(result.stdout.contains("db | ready\n"))
+    #expect(result.stdout.contains("web | shutting down\n"))
   }
 }
 

@@ -3,10 +3,10 @@ import os
 import socket
 import time
 
-print("db: loading data...", flush=True)
+print("loading data...", flush=True)
 time.sleep(1)
 notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 notify.sendto(b"STATUS=accepting connections\nREADY=1", os.environ["NOTIFY_SOCKET"])
-print("db: ready", flush=True)
+print("ready", flush=True)
 while True:
     time.sleep(3600)

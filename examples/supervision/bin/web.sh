@@ -1,9 +1,9 @@
 #!/bin/sh
 # A stand-in web server: a heartbeat every two seconds; leaves cleanly on TERM.
-trap 'echo "web: shutting down"; exit 0' TERM
-echo "web: listening"
+trap 'echo "shutting down"; exit 0' TERM
+echo "listening"
 while :; do
   sleep 2 &
   wait $!
-  echo "web: served $(date +%H:%M:%S)"
+  echo "served $(date +%H:%M:%S)"
 done

@@ -479,7 +479,10 @@ struct S6CompatTests {
 
   @Test("T-24 stop order: user2 finish, services.d finish, user longrun finish, its oneshot's down, cont-finish")
   func t24() throws {
-    let record = { (name: String) in "echo \(name) >> /out/stop" }
+    // Each step takes longer than the next one, so a step that starts before the previous one
+    // has ended shows in the order.
+    let pause = ["user2-finish": "0.8", "services-finish": "0.6", "L-finish": "0.4", "O-down": "0.2", "cont-finish": "0"]
+    let record = { (name: String) in "sleep \(pause[name]!)\necho \(name) >> /out/stop" }
     let container = try S6Container(
       files: userBundle(["l"]) + userBundle(["u2"], bundle: "user2")
         + s6rcService(

@@ -94,7 +94,7 @@ struct S6CompatTests {
   func t05Order() throws {
     let container = try S6Container(files: [
       "/etc/services.d/svc/run": .script("touch /out/svc-up\nexec sleep 1000"),
-      "/etc/services.d/svc/finish": .script("echo svc-finish >> /out/order"),
+      "/etc/services.d/svc/finish": .script("sleep 0.3\necho svc-finish >> /out/order"),
     ])
     try container.run([
       "sh", "-c", "trap 'echo cmd-term >> /out/order; exit 7' TERM; touch /out/ready; while :; do sleep 0.05; done",
@@ -115,7 +115,7 @@ struct S6CompatTests {
       ],
       environment: ["S6_CMD_RECEIVE_SIGNALS": "1"])
     try container.run([
-      "sh", "-c", "trap 'echo cmd-term >> /out/order; exit 7' TERM; touch /out/ready; while :; do sleep 0.05; done",
+      "sh", "-c", "trap 'sleep 0.3; echo cmd-term >> /out/order; exit 7' TERM; touch /out/ready; while :; do sleep 0.05; done",
     ])
     #expect(container.waitFor("ready") && container.waitFor("svc-up"), "\(container.diagnostics)")
     container.kill("TERM")
@@ -199,8 +199,9 @@ struct S6CompatTests {
   @Test("T-11 cont-init scripts run in byte order; dotfiles skipped")
   func t11() throws {
     let container = try S6Container(files: [
-      "/etc/cont-init.d/10-b": .script("echo 10-b >> /out/order"),
-      "/etc/cont-init.d/02-a": .script("echo 02-a >> /out/order"),
+      // Sequential: the first script takes longest.
+      "/etc/cont-init.d/02-a": .script("sleep 0.4\necho 02-a >> /out/order"),
+      "/etc/cont-init.d/10-b": .script("sleep 0.2\necho 10-b >> /out/order"),
       "/etc/cont-init.d/.x": .script("echo .x >> /out/order"),
       "/etc/cont-init.d/B-upper": .script("echo B-upper >> /out/order"),
     ])

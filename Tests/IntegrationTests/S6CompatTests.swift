@@ -152,13 +152,19 @@ struct S6CompatTests {
     let shebang = try S6Container(
       files: [
         "/etc/cont-init.d/10-env": .script("#!/command/with-contenv sh\necho \"init ${FOO-unset}\" >> /out/env"),
+        "/etc/cont-init.d/20-plain": .script("echo \"plain-init ${FOO-unset}\" >> /out/env"),
         "/etc/services.d/svc/run": .script("#!/command/with-contenv sh\necho \"svc ${FOO-unset}\" >> /out/env\nexec sleep 1000"),
+        "/etc/services.d/plain/run": .script("echo \"plain-svc ${FOO-unset}\" >> /out/plain\nexec sleep 1000"),
       ],
       environment: ["FOO": "bar"])
-    try shebang.run(["sh", "-c", "i=0; while [ $(wc -l < /out/env) -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"])
+    try shebang.run([
+      "sh", "-c", "i=0; while [ $(cat /out/env /out/plain 2>/dev/null | wc -l) -lt 4 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done",
+    ])
     let shebangResult = shebang.finish()
     #expect(shebangResult.status == 0, "\(shebang.diagnostics)")
-    #expect(shebang.outLines("env") == ["init bar", "svc bar"], "\(shebang.diagnostics)")
+    // Without with-contenv, cont-init scripts and services get PATH only (S6-ENV-02).
+    #expect(shebang.outLines("env") == ["init bar", "plain-init unset", "svc bar"], "\(shebang.diagnostics)")
+    #expect(shebang.outLines("plain") == ["plain-svc unset"], "\(shebang.diagnostics)")
 
     let keep = try S6Container(environment: ["FOO": "bar", "S6_KEEP_ENV": "1"])
     try keep.run(["sh", "-c", script])

@@ -225,9 +225,9 @@ public struct ServiceDefinition: Equatable, Sendable {
   /// When the main process ends, what it left in its process group is killed. False (s6):
   /// leftovers live on until the final sweep (TERM, the grace time, KILL).
   public var killsLeftovers = true
-  /// The boot (and CMD) waits for this service to be ready; false: only for it to start
+  /// Dependents (and CMD) wait for this service to be ready; false: only for it to be started
   /// (s6-overlay's services.d without `S6_CMD_WAIT_FOR_SERVICES`).
-  public var holdsBoot = true
+  public var dependentsWaitForReady = true
   /// False: `$NAME` in command lines stays as written (s6's command lines are not expanded).
   public var expandsVariables = true
   /// An s6 pipeline (`producer-for`, a `log/` directory): this service's stdout goes to the

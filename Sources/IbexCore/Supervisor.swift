@@ -999,7 +999,9 @@ public struct Supervisor: Sendable {
           continue
         }
         // Wanted (not required) dependencies that failed or stopped no longer hold it back.
-        let blocked = dependencies.contains { j in !isReady(j) && !(isSettled(j) && !graph.requires[i].contains(j)) }
+        let blocked = dependencies.contains { j in
+          !isReady(j) && !isStartedEnough(j) && !(isSettled(j) && !graph.requires[i].contains(j))
+        }
         if !blocked {
           startSequence(i, now: now)
           progress = true
@@ -1016,10 +1018,14 @@ public struct Supervisor: Sendable {
     var blocked = Array(repeating: false, count: records.count)
     for i in graph.startOrder {
       blocked[i] = records[i].failedBoot || (records[i].phase == .waiting && graph.waitsFor[i].contains { blocked[$0] })
-      let started = !graph.services[i].holdsBoot && records[i].main != nil
-      if !(isReady(i) || isSettled(i) || records[i].held || blocked[i] || started) { return false }
+      if !(isReady(i) || isSettled(i) || records[i].held || blocked[i] || isStartedEnough(i)) { return false }
     }
     return true
+  }
+
+  /// Started, and its dependents do not wait for more (`dependentsWaitForReady` off).
+  private func isStartedEnough(_ i: Int) -> Bool {
+    !graph.services[i].dependentsWaitForReady && records[i].main != nil && records[i].phase == .starting
   }
 
   private func isFailed(_ i: Int) -> Bool {

@@ -79,10 +79,7 @@ struct S6Boot {
       var service = service
       service.expandsVariables = false
       service.killsLeftovers = false
-      if !settings.waitForServices {
-        if legacy.contains(service.name) { service.holdsBoot = false }
-        if service.name == S6OverlayLayout.legacyServicesService { service.dependencies.removeAll { legacy.contains($0.name) } }
-      }
+      if !settings.waitForServices && legacy.contains(service.name) { service.dependentsWaitForReady = false }
       if !prefixChosen { service.log.prefix = service.log.prefix ?? false }
       if service.outputConsumer == nil { service.log = catchAll(service.log, settings: settings, root: root) }
       return service

@@ -147,6 +147,23 @@ struct SupervisorS6Tests {
     #expect(h.exitCode == 0)
   }
 
+  @Test("dependents of a service whose readiness they need not wait for start once it has started")
+  func startedEnough() throws {
+    var h = try Harness(
+      [
+        service("legacy") {
+          $0.notificationFD = 3
+          $0.dependentsWaitForReady = false
+        },
+        service("after-legacy", type: .oneshot, requires: ["legacy"]),
+      ], command: true)
+    h.boot()
+    #expect(h.spawned == ["legacy", "after-legacy"])
+    h.exit("after-legacy")
+    #expect(h.spawned.last == "CMD")
+    #expect(h.phase("legacy") == .starting)
+  }
+
   @Test("boot failure policy halt: a oneshot failing during boot stops the container with 1; the CMD never runs")
   func haltOnBootFailure() throws {
     var h = try Harness([service("setup", type: .oneshot)], command: true) { $0.bootFailure = .halt }

@@ -131,6 +131,16 @@ struct S6CompatTests {
     let result = container.finish()
     #expect(result.status == 0, "\(container.diagnostics)")
     #expect(result.stdout == "a b\n", "\(container.diagnostics)")
+
+    // Without a CMD, S6_CMD_ARG0 is ignored (S6-ENV-12).
+    let noCommand = try S6Container(
+      files: ["/etc/cont-init.d/10-up": .script("touch /out/up")], environment: ["S6_CMD_ARG0": "/bin/touch /out/arg0-ran"])
+    try noCommand.run()
+    #expect(noCommand.waitFor("up"), "\(noCommand.diagnostics)")
+    usleep(500_000)
+    #expect(noCommand.isRunning && !noCommand.outExists("arg0-ran"), "\(noCommand.diagnostics)")
+    noCommand.kill("TERM")
+    #expect(noCommand.finish().status == 0, "\(noCommand.diagnostics)")
   }
 
   // MARK: - Environment and working directory

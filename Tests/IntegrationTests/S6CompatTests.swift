@@ -273,6 +273,25 @@ struct S6CompatTests {
     #expect(container.outLines("order") == ["oneshot", "cmd"], "\(container.diagnostics)")
   }
 
+  @Test("S6-LAYOUT-05 beside T-14: the legacy `dependencies` and `contents` files (one name a line, # comments)")
+  func legacyListFiles() throws {
+    let container = try S6Container(files: [
+      "/etc/s6-overlay/user-bundles.d/user/type": .text("bundle\n"),
+      "/etc/s6-overlay/user-bundles.d/user/contents": .text("# what starts\nsecond\n"),
+      "/etc/s6-overlay/s6-rc.d/first/type": .text("oneshot\n"),
+      "/etc/s6-overlay/s6-rc.d/first/up": .text("/etc/s6-overlay/scripts/first\n"),
+      "/etc/s6-overlay/s6-rc.d/second/type": .text("oneshot\n"),
+      "/etc/s6-overlay/s6-rc.d/second/dependencies": .text("# needs first\nbase\nfirst\n"),
+      "/etc/s6-overlay/s6-rc.d/second/up": .text("/etc/s6-overlay/scripts/second\n"),
+      "/etc/s6-overlay/scripts/first": .script("sleep 0.3\necho first >> /out/order"),
+      "/etc/s6-overlay/scripts/second": .script("echo second >> /out/order"),
+    ])
+    try container.run(["sh", "-c", "echo cmd >> /out/order"])
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    #expect(container.outLines("order") == ["first", "second", "cmd"], "\(container.diagnostics)")
+  }
+
   @Test("T-15 a service listed in s6-rc.d/user/contents.d (3.0-3.2.3.1 layout) starts, with a deprecation warning")
   func t15() throws {
     let container = try S6Container(files: [

@@ -259,6 +259,23 @@ struct S6CompatTests {
     }
   }
 
+  @Test("S6-LAYOUT-13 beside T-11: fix-attrs.d sets owner and modes recursively before cont-init, with a deprecation warning")
+  func fixAttrs() throws {
+    let container = try S6Container(files: [
+      "/etc/fix-attrs.d/01-data": .text("# data for the app\n/data true user,1000:1000 0640 0750\n"),
+      "/data/sub/file": .text("x\n", mode: 0o666),
+      "/data/top": .text("y\n", mode: 0o600),
+      "/etc/cont-init.d/10-look": .script("stat -c '%n %u %g %a' /data /data/sub /data/sub/file /data/top > /out/attrs"),
+    ])
+    try container.run(["true"])
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    #expect(
+      container.outLines("attrs") == ["/data 1000 1000 750", "/data/sub 1000 1000 750", "/data/sub/file 1000 1000 640", "/data/top 1000 1000 640"],
+      "\(container.diagnostics)")
+    #expect(result.stderr.lowercased().contains("deprecat"), "\(container.diagnostics)")
+  }
+
   // MARK: - s6-rc.d
 
   @Test("T-14 oneshot `up` = script path, depending on `base`, in user-bundles.d/user: runs once, before the CMD")

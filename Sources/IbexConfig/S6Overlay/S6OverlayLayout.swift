@@ -401,8 +401,21 @@ struct S6Loader {
     if let interpreter = S6SourceFiles.interpreter(of: file), interpreter.hasPrefix("/"),
       ServiceDirectory.resolveProgram(interpreter, searchPath: searchPath) == nil
     {
-      throw ConfigError("\(interpreter): no such executable (named by the #! line)", at: SourceLocation(file: file, line: 1))
+      throw ConfigError(
+        "\(interpreter): no such executable (named by the #! line)\(S6Loader.execlineHint(interpreter))", at: SourceLocation(file: file, line: 1))
     }
+  }
+
+  /// execline's programs, which ibex does not provide: a hint when one is missing.
+  static func execlineHint(_ program: String) -> String {
+    let name = program.split(separator: "/").last.map(String.init) ?? program
+    let execline = [
+      "execlineb", "foreground", "background", "if", "ifelse", "ifte", "ifthenelse", "fdmove", "fdclose", "redirfd",
+      "importas", "multisubstitute", "backtick", "pipeline", "piperw", "exec", "define", "export", "unexport", "elglob",
+      "forx", "forbacktickx", "loopwhilex", "emptyenv", "withstdinas", "heredoc", "wait", "trap", "eltest", "s6-envdir",
+    ]
+    guard execline.contains(name) else { return "" }
+    return " (\(name) is an execline program: install Alpine's execline package and link its programs into /command, or write the line as a script; docs/s6-overlay.md)"
   }
 
   /// An s6-rc oneshot: `up` and `down` are each ONE command line (S6-LAYOUT-06).
@@ -416,7 +429,8 @@ struct S6Loader {
     service.start = try commandLine(up, role: "up")
     if let program = service.start.first?.program, ServiceDirectory.resolveProgram(program, searchPath: searchPath) == nil {
       throw ConfigError(
-        "\(program): no such executable" + (program.contains("/") ? "" : " in PATH (\(searchPath))"), at: SourceLocation(file: up, line: 1))
+        "\(program): no such executable" + (program.contains("/") ? "" : " in PATH (\(searchPath))") + S6Loader.execlineHint(program),
+        at: SourceLocation(file: up, line: 1))
     }
     let down = source + "/down"
     if FileSystem.info(down)?.isRegularFile == true {

@@ -276,6 +276,28 @@ struct S6CompatTests {
     #expect(result.stderr.lowercased().contains("deprecat"), "\(container.diagnostics)")
   }
 
+  @Test("S6-LAYOUT-14 beside T-11/T-14: S6_RUNTIME_PROFILE=dev takes cont-init.d and s6-overlay from /etc/cont-profile.d/dev")
+  func runtimeProfile() throws {
+    let profile = "/etc/cont-profile.d/dev"
+    let container = try S6Container(
+      files: [
+        "/etc/cont-init.d/10-x": .script("echo default-init >> /out/ran"),
+        "\(profile)/cont-init.d/10-x": .script("echo dev-init >> /out/ran"),
+        "\(profile)/s6-overlay/user-bundles.d/user/type": .text("bundle\n"),
+        "\(profile)/s6-overlay/user-bundles.d/user/contents.d/devsvc": .empty,
+        "\(profile)/s6-overlay/s6-rc.d/devsvc/type": .text("oneshot\n"),
+        "\(profile)/s6-overlay/s6-rc.d/devsvc/up": .text("/bin/sh -c \"echo dev-oneshot >> /out/ran\"\n"),
+      ]
+        + userBundle(["defaultsvc"])
+        + s6rcService("defaultsvc", type: "oneshot", files: ["up": .text("/bin/sh -c \"echo default-oneshot >> /out/ran\"\n")]),
+      environment: ["S6_RUNTIME_PROFILE": "dev"])
+    try container.run(["true"])
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    // The oneshot does not depend on base: it may run alongside cont-init (S6-ORDER-02).
+    #expect(container.outLines("ran").sorted() == ["dev-init", "dev-oneshot"], "\(container.diagnostics)")
+  }
+
   // MARK: - s6-rc.d
 
   @Test("T-14 oneshot `up` = script path, depending on `base`, in user-bundles.d/user: runs once, before the CMD")

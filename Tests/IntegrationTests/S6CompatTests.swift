@@ -781,6 +781,27 @@ struct S6CompatTests {
     }
   }
 
+  @Test("S6-ENV-05 beside T-29: S6_CATCHALL_USER=nobody owns the catch-all log; an unknown account exits 100")
+  func catchAllUser() throws {
+    let nobody = try S6Container(
+      files: ["/etc/services.d/talker/run": .script("echo talker-line\ntouch /out/said\nexec sleep 1000")],
+      environment: ["S6_LOGGING": "1", "S6_CATCHALL_USER": "nobody"])
+    try nobody.run(["sh", "-c", "\(Self.waitInShell("/out/said")); sleep 0.3"])
+    let result = nobody.finish()
+    #expect(result.status == 0, "\(nobody.diagnostics)")
+    var info = stat()
+    #expect(fileContents(nobody.rootfs + "/run/uncaught-logs/current").contains("talker-line"), "\(nobody.diagnostics)")
+    #expect(stat(nobody.rootfs + "/run/uncaught-logs/current", &info) == 0 && info.st_uid == 65534,
+      "current owned by \(info.st_uid): \(nobody.diagnostics)")
+
+    let unknown = try S6Container(environment: ["S6_LOGGING": "1", "S6_CATCHALL_USER": "nosuchuser"])
+    try unknown.run(["touch", "/out/cmd-ran"])
+    let unknownResult = unknown.finish()
+    #expect(unknownResult.status == 100, "\(unknown.diagnostics)")
+    #expect(unknownResult.stderr.contains("nosuchuser"), "\(unknown.diagnostics)")
+    #expect(!unknown.outExists("cmd-ran"), "\(unknown.diagnostics)")
+  }
+
   @Test("T-30 log/run = logutil-service, S6_LOGGING_SCRIPT=\"n2 s4096 t\": TAI64N lines, <= 2 archives, as nobody")
   func t30() throws {
     let lines = #"i=0; while [ $i -lt 400 ]; do echo "line $i ................................................"; i=$((i+1)); done"#

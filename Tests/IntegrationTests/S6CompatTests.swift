@@ -500,6 +500,26 @@ struct S6CompatTests {
     #expect(result.status == 0, "\(container.diagnostics)")
   }
 
+  @Test("S6-LAYOUT-11 beside T-20: a services.d service with a `down` file is not started until `s6-svc -u`")
+  func servicesDownFile() throws {
+    let container = try S6Container(files: [
+      "/etc/services.d/lazy/down": .empty,
+      "/etc/services.d/lazy/run": .script("touch /out/lazy-ran\nexec sleep 1000"),
+      "/etc/cont-init.d/10-up": .script("touch /out/up"),
+    ])
+    try container.run()
+    #expect(container.waitFor("up"), "\(container.diagnostics)")
+    usleep(700_000)
+    #expect(!container.outExists("lazy-ran"), "\(container.diagnostics)")
+    let status = container.exec(["/command/s6-svstat", "/run/service/lazy"])
+    #expect(status.stdout.hasPrefix("down"), "s6-svstat: \(status.stdout) \(status.stderr)")
+    let up = container.exec(["/command/s6-svc", "-u", "/run/service/lazy"])
+    #expect(up.status == 0, "s6-svc -u: \(up.stderr)")
+    #expect(container.waitFor("lazy-ran", timeout: 10), "\(container.diagnostics)")
+    container.kill("TERM")
+    #expect(container.finish().status == 0, "\(container.diagnostics)")
+  }
+
   @Test("T-21 finish gets `5 x foo` when run exits 5, then `256 15 foo` when TERM kills it at the stop")
   func t21() throws {
     let container = try S6Container(files: [

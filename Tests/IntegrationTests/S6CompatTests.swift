@@ -372,17 +372,31 @@ struct S6CompatTests {
     #expect(!container.outExists("x"), "\(container.diagnostics)")
   }
 
-  @Test("S6-LAYOUT-06 beside T-16: an `up` line with execline quoting and a `foreground { }` block")
+  @Test(
+    "S6-LAYOUT-06 beside T-16: an `up` line with execline quoting and a `foreground { }` block, with execline installed",
+    .enabled(if: S6Container.hostHasExecline, "needs Debian's execline package on the host (apt-get install execline)"))
   func execlineUp() throws {
     let container = try S6Container(
       files: userBundle(["el"])
         + s6rcService(
           "el", type: "oneshot",
-          files: ["up": .text("# set up\nforeground { /bin/sh -c \"echo one >> /out/el\" }\n/bin/sh -c \"echo 'two  words' >> /out/el\"\n")]))
+          files: ["up": .text("# set up\nforeground { /bin/sh -c \"echo one >> /out/el\" }\n/bin/sh -c \"echo 'two  words' >> /out/el\"\n")]),
+      execline: true)
     try container.run(["true"])
     let result = container.finish()
     #expect(result.status == 0, "\(container.diagnostics)")
     #expect(container.outLines("el") == ["one", "two  words"], "\(container.diagnostics)")
+  }
+
+  @Test("S6-HELP-08 (ibex's choice: no execline inside) an `up` line needing execline exits 100 naming the program and the fix")
+  func execlineMissing() throws {
+    let container = try S6Container(
+      files: userBundle(["el"]) + s6rcService("el", type: "oneshot", files: ["up": .text("foreground { /bin/true } /bin/true\n")]))
+    try container.run(["touch", "/out/cmd-ran"])
+    let result = container.finish()
+    #expect(result.status == 100, "\(container.diagnostics)")
+    #expect(result.stderr.contains("foreground") && result.stderr.contains("execline"), "\(container.diagnostics)")
+    #expect(!container.outExists("cmd-ran"), "\(container.diagnostics)")
   }
 
   @Test("T-17 oneshot Y depends on longrun X (notification-fd 3, ready after 2 s): Y starts >= 2 s after X; CMD after Y")

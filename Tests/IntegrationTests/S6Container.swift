@@ -86,11 +86,14 @@ final class S6Container: @unchecked Sendable {
   ///   - varRunIsDirectory: the image has /var/run as a directory (with a file in it) rather
   ///     than Alpine's link to /run.
   ///   - s6Directory: create /etc/s6-overlay (the image is then in s6 mode whatever `files` holds).
+  ///   - execline: install the host's execline programs (Debian's package, with the libraries
+  ///     they need) and link them into /command, as docs/s6-overlay.md tells users to do with
+  ///     Alpine's package. Needs `hostHasExecline`.
   init(
     files: [String: Entry] = [:], environment: [String: String] = [:], path: String = S6Container.dockerPath,
     workdir: String = "/", user: (uid: uid_t, gid: gid_t)? = nil, noNewPrivileges: Bool = false,
     readonlyRoot: Bool = false, run: RunMount = .directory(), varRunIsDirectory: Bool = false,
-    s6Directory: Bool = true
+    s6Directory: Bool = true, execline: Bool = false
   ) throws {
     let fm = FileManager.default
     for dir in ["bin", "proc", "dev", "sys", "tmp", "etc", "usr/bin", "sbin", "root", "command", "var/log", "home/user"] {
@@ -108,6 +111,7 @@ final class S6Container: @unchecked Sendable {
     try fm.copyItem(atPath: ibexBinary, toPath: "\(rootfs)/command/ibex")
     try fm.createSymbolicLink(atPath: "\(rootfs)/init", withDestinationPath: "command/ibex")
     try installLinks()
+    if execline { try installExecline() }
     try "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\nuser:x:1000:1000:user:/home/user:/bin/sh\n"
       .write(toFile: "\(rootfs)/etc/passwd", atomically: true, encoding: .utf8)
     try "root:x:0:\nnogroup:x:65534:\nuser:x:1000:\n".write(
@@ -217,6 +221,34 @@ final class S6Container: @unchecked Sendable {
     notes.append("ibex install-links failed (\(attempt?.status ?? -1): \(attempt?.stderr ?? "")): links made by the test")
     for name in Self.helperNames where !FileManager.default.fileExists(atPath: "\(rootfs)/command/\(name)") {
       try FileManager.default.createSymbolicLink(atPath: "\(rootfs)/command/\(name)", withDestinationPath: "ibex")
+    }
+  }
+
+  /// Where Debian's execline package keeps its programs.
+  static let hostExeclineDirectory = "/usr/lib/execline/bin"
+  static var hostHasExecline: Bool { FileManager.default.isExecutableFile(atPath: hostExeclineDirectory + "/foreground") }
+
+  /// Copies the host's execline programs to the same path in the root filesystem, with the
+  /// shared libraries `ldd` names, and links each into /command.
+  private func installExecline() throws {
+    let fm = FileManager.default
+    let programs = try fm.contentsOfDirectory(atPath: Self.hostExeclineDirectory)
+    try fm.createDirectory(atPath: rootfs + Self.hostExeclineDirectory, withIntermediateDirectories: true)
+    var libraries = Set<String>()
+    for program in programs {
+      let path = Self.hostExeclineDirectory + "/" + program
+      guard Self.command(["/bin/cp", "-L", path, rootfs + path])?.status == 0 else { throw BundleError("cp \(path)") }
+      if !fm.fileExists(atPath: "\(rootfs)/command/\(program)") {
+        try fm.createSymbolicLink(atPath: "\(rootfs)/command/\(program)", withDestinationPath: path)
+      }
+      for word in (Self.command(["/usr/bin/ldd", path])?.stdout ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+      where word.hasPrefix("/") {
+        libraries.insert(String(word))
+      }
+    }
+    for library in libraries {
+      try fm.createDirectory(atPath: rootfs + (library as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      guard Self.command(["/bin/cp", "-L", library, rootfs + library])?.status == 0 else { throw BundleError("cp \(library)") }
     }
   }
 

@@ -983,6 +983,32 @@ struct S6CompatTests {
     #expect(container.outExists("svc-ran"), "\(container.diagnostics)")
   }
 
+  @Test("S6-PATH-01 the runtime paths scripts rely on exist while the CMD runs; /run/s6/cmdpid holds the CMD's pid")
+  func runtimePaths() throws {
+    let container = try S6Container(
+      files: userBundle(["lr"])
+        + s6rcService("lr", type: "longrun", files: ["run": .script("exec sleep 1000")])
+        + ["/etc/services.d/svc/run": .script("exec sleep 1000")],
+      environment: ["S6_CMD_RECEIVE_SIGNALS": "1"])
+    let paths = [
+      "/run/service", "/run/service/svc", "/run/s6/basedir/bin/halt", "/run/s6/container_environment/PATH",
+      "/run/s6/workdir", "/run/s6/legacy-services/svc/run", "/run/s6-rc/servicedirs/lr/run",
+      "/run/s6-linux-init-container-results/exitcode", "/run/s6/cmdpid",
+    ]
+    let check = paths.map { "[ -e \($0) ] || echo \"missing \($0)\"" }.joined(separator: "; ")
+    try container.run(["sh", "-c", "\(check); [ \"$(readlink /var/run)\" = ../run ] || echo 'var/run'; echo \"cmdpid=$(cat /run/s6/cmdpid) self=$$\""])
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    let lines = result.stdout.split(separator: "\n").map(String.init)
+    #expect(lines.filter { $0.hasPrefix("missing") || $0 == "var/run" }.isEmpty, "\(container.diagnostics)")
+    if let pids = lines.first(where: { $0.hasPrefix("cmdpid=") }) {
+      let words = pids.split(separator: " ")
+      #expect(words.count == 2 && words[0].dropFirst(7) == words[1].dropFirst(5), "\(pids)")
+    } else {
+      Issue.record("no cmdpid line: \(container.diagnostics)")
+    }
+  }
+
   @Test("T-36 orphans forked by the CMD are reaped: no zombies after 1 s")
   func t36() throws {
     let container = try S6Container()

@@ -739,6 +739,28 @@ struct S6CompatTests {
     #expect(result.status == 0, "\(container.diagnostics)")
   }
 
+  @Test("S6-LAYOUT-11/S6-STOP-03 beside T-27: timeout-kill SIGKILLs a service ignoring TERM; timeout-finish SIGKILLs a slow finish")
+  func killTimeouts() throws {
+    let container = try S6Container(
+      files: [
+        "/etc/services.d/stubborn/timeout-kill": .text("300\n"),
+        "/etc/services.d/stubborn/run": .script("trap '' TERM\ntouch /out/up\nexec sleep 1000"),
+        "/etc/services.d/stubborn/finish": .script("echo \"$1 $2\" >> /out/finish\nsleep 30\ntouch /out/finish-done"),
+        "/etc/services.d/stubborn/timeout-finish": .text("300\n"),
+      ],
+      environment: ["S6_SERVICES_GRACETIME": "10000"])
+    try container.run()
+    #expect(container.waitFor("up"), "\(container.diagnostics)")
+    let start = Date()
+    container.kill("TERM")
+    let result = container.finish()
+    let elapsed = Date().timeIntervalSince(start)
+    #expect(result.status == 0, "\(container.diagnostics)")
+    #expect(container.outLines("finish") == ["256 9"], "killed by SIGKILL: \(container.diagnostics)")
+    #expect(!container.outExists("finish-done"), "\(container.diagnostics)")
+    #expect(elapsed < 5, "stopped \(elapsed) s after TERM (timeout-kill 0.3 s, timeout-finish 0.3 s)")
+  }
+
   @Test("T-28 a longrun with down-signal SIGINT gets INT at the stop")
   func t28() throws {
     let container = try S6Container(

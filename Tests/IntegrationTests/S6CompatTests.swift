@@ -487,6 +487,24 @@ struct S6CompatTests {
     }
   }
 
+  @Test("S6-ENV-16 beside T-19: a services.d service never ready, S6_CMD_WAIT_FOR_SERVICES=1, MAXTIME=1000, policy 2: exit 2")
+  func servicesWaitTimeout() throws {
+    let container = try S6Container(
+      files: [
+        "/etc/services.d/never/notification-fd": .text("3\n"),
+        "/etc/services.d/never/run": .script("touch /out/never-started\nexec sleep 1000"),
+      ],
+      environment: ["S6_CMD_WAIT_FOR_SERVICES": "1", "S6_CMD_WAIT_FOR_SERVICES_MAXTIME": "1000", "S6_BEHAVIOUR_IF_STAGE2_FAILS": "2"])
+    try container.run(["touch", "/out/cmd-ran"])
+    #expect(container.waitFor("never-started"), "\(container.diagnostics)")
+    let started = Date()
+    let result = container.finish()
+    let elapsed = Date().timeIntervalSince(started)
+    #expect(result.status == 2, "\(container.diagnostics)")
+    #expect(elapsed < 3.5, "stopped \(elapsed) s after the service started")
+    #expect(!container.outExists("cmd-ran"), "\(container.diagnostics)")
+  }
+
   // MARK: - services.d
 
   @Test("T-20 a services.d service whose process is killed is restarted >= 1 s after its start; s6-svstat says up")

@@ -399,6 +399,35 @@ struct S6CompatTests {
     #expect(!container.outExists("cmd-ran"), "\(container.diagnostics)")
   }
 
+  @Test("S6-LAYOUT-08 beside T-17: a longrun's env/ directory sets its variables (s6-envdir rules)")
+  func longrunEnvDirectory() throws {
+    let container = try S6Container(
+      files: userBundle(["envd"])
+        + s6rcService(
+          "envd", type: "longrun",
+          files: [
+            "env/GREETING": .text("hello  \nsecond line ignored\n"), "env/.hidden": .text("x\n"),
+            "run": .script("echo \"${GREETING-unset}|${hidden-unset}\" > /out/env.tmp; mv /out/env.tmp /out/env\nexec sleep 1000"),
+          ]))
+    try container.run(["sh", "-c", Self.waitInShell("/out/env")])
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    #expect(container.outFile("env") == "hello|unset\n", "first line, trailing blanks removed: \(container.diagnostics)")
+  }
+
+  @Test("S6-LAYOUT-01 beside S6-BOOT-08 (ibex improvement): a reserved service name exits 100 naming it")
+  func reservedName() throws {
+    for name in ["base", "s6rc-mine"] {
+      let container = try S6Container(
+        files: userBundle([name]) + s6rcService(name, type: "oneshot", files: ["up": .text("/bin/true\n")]))
+      try container.run(["touch", "/out/cmd-ran"])
+      let result = container.finish(timeout: 15)
+      #expect(result.status == 100, "\(name): \(container.diagnostics)")
+      #expect(result.stderr.contains(name), "\(name): \(container.diagnostics)")
+      #expect(!container.outExists("cmd-ran"), "\(name): \(container.diagnostics)")
+    }
+  }
+
   @Test("T-17 oneshot Y depends on longrun X (notification-fd 3, ready after 2 s): Y starts >= 2 s after X; CMD after Y")
   func t17() throws {
     let container = try S6Container(

@@ -1202,6 +1202,26 @@ struct S6CompatTests {
 
   // MARK: - Improvements beyond the matrix
 
+  @Test("S6-BOOT-08 (ibex improvement) an unknown dependency or a dependency cycle exits 100 naming the services")
+  func invalidDependencies() throws {
+    let cases: [(String, [String: S6Container.Entry], [String])] = [
+      ("unknown", userBundle(["a"]) + s6rcService("a", type: "oneshot", dependencies: ["ghost"], files: ["up": .text("/bin/true\n")]),
+       ["a", "ghost"]),
+      ("cycle",
+       userBundle(["a"]) + s6rcService("a", type: "oneshot", dependencies: ["b"], files: ["up": .text("/bin/true\n")])
+         + s6rcService("b", type: "oneshot", dependencies: ["a"], files: ["up": .text("/bin/true\n")]),
+       ["a", "b"]),
+    ]
+    for (label, files, names) in cases {
+      let container = try S6Container(files: files)
+      try container.run(["touch", "/out/cmd-ran"])
+      let result = container.finish(timeout: 15)
+      #expect(result.status == 100, "\(label): \(container.diagnostics)")
+      #expect(names.allSatisfy { result.stderr.contains($0) }, "\(label): \(container.diagnostics)")
+      #expect(!container.outExists("cmd-ran"), "\(label): \(container.diagnostics)")
+    }
+  }
+
   @Test("S6-READY-03 (ibex improvement) `docker stop` while the boot waits forever on a readiness stops promptly")
   func stopWhileWaitingForReadiness() throws {
     let container = try S6Container(

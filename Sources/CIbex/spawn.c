@@ -213,8 +213,17 @@ static int child_main(void *arg) {
       errno != ENXIO)
     child_fail(ctx, IBEX_STEP_TTY, errno);
 
+  // RLIMIT_NOFILE is set last, after the descriptors are in place: a lower soft limit would
+  // stop the moves above every target (ibex itself may hold many descriptors). Only a raise of
+  // its hard limit, which needs privileges, happens here, before they are dropped.
   for (size_t i = 0; i < req->rlimit_count; i++) {
     struct rlimit limit = {.rlim_cur = req->rlimits[i].soft, .rlim_max = req->rlimits[i].hard};
+    if (req->rlimits[i].resource == RLIMIT_NOFILE) {
+      struct rlimit current;
+      if (getrlimit(RLIMIT_NOFILE, &current) < 0) child_fail(ctx, IBEX_STEP_RLIMIT, errno);
+      if (limit.rlim_max <= current.rlim_max) continue;
+      limit.rlim_cur = current.rlim_cur;
+    }
     if (setrlimit(req->rlimits[i].resource, &limit) < 0) child_fail(ctx, IBEX_STEP_RLIMIT, errno);
   }
   if (req->drop_bounding_set && (error = drop_bounding_set(req->capabilities)) != 0)
@@ -240,6 +249,11 @@ static int child_main(void *arg) {
 
   if (req->close_other_fds && (error = mark_fds_cloexec()) != 0) child_fail(ctx, IBEX_STEP_CLOSE_FDS, error);
   if ((error = map_fds(req)) != 0) child_fail(ctx, IBEX_STEP_FDS, error);
+  for (size_t i = 0; i < req->rlimit_count; i++) {
+    if (req->rlimits[i].resource != RLIMIT_NOFILE) continue;
+    struct rlimit limit = {.rlim_cur = req->rlimits[i].soft, .rlim_max = req->rlimits[i].hard};
+    if (setrlimit(RLIMIT_NOFILE, &limit) < 0) child_fail(ctx, IBEX_STEP_RLIMIT, errno);
+  }
   // In fork mode the report pipe is close-on-exec: the parent reads EOF on success.
 
   sigprocmask(SIG_SETMASK, req->mask, NULL);

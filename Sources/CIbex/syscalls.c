@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -113,6 +114,16 @@ int ibex_set_blocking(int fd, int blocking) {
 }
 
 void ibex_sync(void) { sync(); }
+
+int ibex_raise_nofile(uint64_t *previous_soft, uint64_t *hard) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) < 0) return -errno;
+  *previous_soft = limit.rlim_cur;
+  *hard = limit.rlim_max;
+  if (limit.rlim_cur == limit.rlim_max) return 0;
+  limit.rlim_cur = limit.rlim_max;
+  RETURN_OR_ERRNO(setrlimit(RLIMIT_NOFILE, &limit));
+}
 
 
 int ibex_mount_flags(const char *path, uint64_t *flags) {

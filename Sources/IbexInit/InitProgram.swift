@@ -23,6 +23,11 @@ public struct InitProgram: ~Copyable {
   private let inherited: InheritedSignalState
   private let argv: UnsafePointer<UnsafeMutablePointer<CChar>?>
   private let commandIndex: Int?
+  /// The open-file limit ibex had before it raised its own: services and CMD get it back.
+  private let fileLimit: LimitSetting
+  /// The services of the s6-overlay layout, read once at boot (as s6-overlay compiles it
+  /// once); `ibex reload` reads the native files again beside them.
+  private let s6Services: [ServiceDefinition]
   /// The s6-overlay rules, for an image with the s6 layout (nil: native rules only).
   private let s6: S6Settings?
   /// Pipes of s6 pipelines (`producer-for`, `log/`), by consumer name: ibex holds both ends
@@ -73,17 +78,22 @@ public struct InitProgram: ~Copyable {
       if let code = S6Boot.runStage2Hook(s6, searchPath: searchPath) { return code }
     }
 
+    // Four descriptors per service (its output pipes): a container's usual soft limit of 1024
+    // would run out near 250 services. Services and CMD keep the limit they would have had.
+    let limit = ThisProcess.raiseOpenFileLimit() ?? (soft: UInt64.max, hard: UInt64.max)
+    let inheritedFileLimit = LimitSetting(resource: 7, soft: limit.soft, hard: limit.hard)  // RLIMIT_NOFILE
+    var s6Services: [ServiceDefinition] = []
     var loaded: LoadedServices
     let graph: ServiceGraph
     do throws(ConfigError) {
-      loaded = try ServiceDirectory.load(root: root, users: users, searchPath: searchPath)
       if let s6 {
         let layout = try S6OverlayLayout.load(root: root, settings: s6, searchPath: searchPath)
         for warning in layout.warnings { Console.warning(warning) }
         if let code = S6Boot.prepareServices(layout, root: root, users: users, settings: s6) { return code }
-        loaded.services = S6Boot.adapt(layout.services, environment: environment, settings: s6, root: root) + loaded.services
-        loaded.identities = Array(repeating: nil, count: layout.services.count) + loaded.identities
+        s6Services = InitProgram.withLimit(
+          inheritedFileLimit, S6Boot.adapt(layout.services, environment: environment, settings: s6, root: root))
       }
+      loaded = try InitProgram.loadNative(root: root, users: users, searchPath: searchPath, limit: inheritedFileLimit, beside: s6Services)
       graph = try ServiceGraph(loaded.services)
     } catch {
       Console.fatal(error.description)
@@ -153,9 +163,29 @@ public struct InitProgram: ~Copyable {
       supervisor: Supervisor(graph: graph, settings: settings), loop: loop, control: control,
       identities: InitProgram.identitiesByName(loaded), root: root, searchPath: searchPath,
       baseEnvironment: environment, notifySocket: notifySocket, notifyPath: notifyPath, devNull: devNull,
-      inherited: inherited, argv: argv, commandIndex: options.commandIndex, s6: s6,
+      inherited: inherited, argv: argv, commandIndex: options.commandIndex, s6: s6, s6Services: s6Services,
+      fileLimit: inheritedFileLimit,
       output: ServiceOutput(defaults: logDefaults))
     return program.run()
+  }
+
+  /// The native service files, after `s6Services` (which run as ibex: no identity).
+  private static func loadNative(
+    root: String, users: UserDatabase, searchPath: String, limit: LimitSetting, beside s6Services: [ServiceDefinition]
+  ) throws(ConfigError) -> LoadedServices {
+    var loaded = try ServiceDirectory.load(root: root, users: users, searchPath: searchPath)
+    loaded.services = s6Services + withLimit(limit, loaded.services)
+    loaded.identities = Array(repeating: nil, count: s6Services.count) + loaded.identities
+    return loaded
+  }
+
+  /// `services`, each with `limit` unless it sets that resource itself.
+  private static func withLimit(_ limit: LimitSetting, _ services: [ServiceDefinition]) -> [ServiceDefinition] {
+    services.map { service in
+      var service = service
+      if !service.limits.contains(where: { $0.resource == limit.resource }) { service.limits.append(limit) }
+      return service
+    }
   }
 
   private static func identitiesByName(_ loaded: LoadedServices) -> [String: Identity] {
@@ -177,8 +207,10 @@ public struct InitProgram: ~Copyable {
     root: String, searchPath: String, baseEnvironment: [String],
     notifySocket: FileDescriptor?, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
     argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?, s6: S6Settings?,
-    output: consuming ServiceOutput
+    s6Services: [ServiceDefinition], fileLimit: LimitSetting, output: consuming ServiceOutput
   ) {
+    self.s6Services = s6Services
+    self.fileLimit = fileLimit
     self.output = output
     self.supervisor = supervisor
     self.loop = loop
@@ -382,7 +414,7 @@ public struct InitProgram: ~Copyable {
     let summary: Supervisor.ReloadSummary
     let actions: [SupervisorAction]
     do throws(ConfigError) {
-      loaded = try ServiceDirectory.load(root: root, users: users, searchPath: searchPath)
+      loaded = try InitProgram.loadNative(root: root, users: users, searchPath: searchPath, limit: fileLimit, beside: s6Services)
       (summary, actions) = try supervisor.reload(loaded.services, now: EventLoop.now())
     } catch {
       throw ControlFailure(.failed, "the new configuration is invalid, nothing changed: \(error.description)")
@@ -545,6 +577,7 @@ public struct InitProgram: ~Copyable {
         program: String(cString: arguments[0]!), arguments: CStringArray(borrowing: arguments),
         environment: CStringArray(borrowing: ThisProcess.environment))
     }
+    request.limits = [fileLimit]
     request.ignoredSignals = inherited.ignored
     request.signalMask = inherited.mask
     request.grouping = .newGroup

@@ -33,6 +33,14 @@ public enum ThisProcess {
   }
 
   /// Sleeps (for client commands; PID 1 never sleeps, it waits in the event loop).
+  /// Raises the soft limit on open files to the hard one (ibex holds two pipes per service)
+  /// and returns the limits as they were, for children: (soft, hard).
+  public static func raiseOpenFileLimit() -> (soft: UInt64, hard: UInt64)? {
+    var soft: UInt64 = 0
+    var hard: UInt64 = 0
+    return ibex_raise_nofile(&soft, &hard) == 0 ? (soft, hard) : nil
+  }
+
   public static func sleep(milliseconds: Int) {
     ibex_sleep_ms(Int32(milliseconds))
   }

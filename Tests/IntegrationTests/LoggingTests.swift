@@ -38,6 +38,22 @@ struct LoggingTests {
     }
   }
 
+  @Test("40 services under a soft limit of 64 open files: ibex raises its own limit; services keep 64")
+  func openFileLimit() throws {
+    let root = try ServiceRoot([:])
+    for k in 0..<40 {
+      try root.write("s\(k).service", try scriptService(root, "s\(k)", "echo \"s\(k) limit $(ulimit -n)\"; exec sleep 100000\n"))
+    }
+    let ibex = try RunningCommand(
+      asPID1 + ["/bin/sh", "-c", "ulimit -S -n 64; exec \"$0\" init --root \"$1\"", ibexBinary, root.root])
+    let stdout = ibex.directory + "/stdout"
+    #expect(waitUntil(timeout: 30) { fileContents(stdout).split(separator: "\n").count >= 40 })
+    ibex.signal(SIGTERM, to: ibex.childPID())
+    let result = ibex.finish()
+    for k in 0..<40 { #expect(result.stdout.contains("s\(k) | s\(k) limit 64\n")) }
+    #expect(!result.stderr.contains("Too many open files"))
+  }
+
   @Test("a service restarted mid-stream loses nothing: ibex holds its pipe")
   func restartLosesNothing() throws {
     let root = try ServiceRoot([:])

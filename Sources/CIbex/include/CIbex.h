@@ -52,6 +52,8 @@ int ibex_pipe(int fds[2]);
 /// Sets or clears O_NONBLOCK (on the open file description: shared with whoever shares it).
 int ibex_set_blocking(int fd, int blocking);
 void ibex_sync(void);
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit; reports both as they were.
+int ibex_raise_nofile(uint64_t *previous_soft, uint64_t *hard);
 /// statvfs(2)'s f_flag: ST_NOEXEC, ST_RDONLY, ...
 int ibex_mount_flags(const char *path, uint64_t *flags);
 extern const uint64_t ibex_ST_NOEXEC, ibex_ST_RDONLY;

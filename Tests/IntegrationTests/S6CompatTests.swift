@@ -208,6 +208,11 @@ struct S6CompatTests {
     // The snapshot holds the adjusted PATH (S6-ENV-01, S6-BOOT-02).
     #expect(result.stdout == "bar\nrc=0\nrc=1\nrc=100\n/command:\(S6Container.dockerPath)\n", "\(container.diagnostics)")
     #expect(container.outExists("nope.err") && container.outFile("nope.err").isEmpty, "\(container.diagnostics)")
+    // The snapshot: one file per variable, the value and one newline, in a 0755 directory (S6-ENV-01).
+    let snapshot = container.rootfs + "/run/s6/container_environment"
+    #expect(fileContents(snapshot + "/FOO") == "bar\n")
+    var info = stat()
+    #expect(stat(snapshot, &info) == 0 && info.st_mode & 0o7777 == 0o755, "mode \(String(info.st_mode & 0o7777, radix: 8))")
   }
 
   // MARK: - cont-init.d

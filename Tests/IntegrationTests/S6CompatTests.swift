@@ -1055,6 +1055,19 @@ struct S6CompatTests {
     #expect(result.stdout.contains("init-exit=3\n"), "\(container.diagnostics)")
     #expect(!result.stderr.contains("can only run as pid 1"), "\(container.diagnostics)")
     #expect(container.outExists("svc-ran"), "\(container.diagnostics)")
+
+    // `docker run --init` + `docker stop`: a tini-like PID 1 (here `ibex run`) passes TERM on
+    // to /init, which stops its services and exits 0.
+    let underInit = try S6Container(files: [
+      "/etc/services.d/svc/run": .script("touch /out/svc-up\nexec sleep 1000"),
+      "/etc/services.d/svc/finish": .script("touch /out/svc-finished"),
+    ])
+    try underInit.run(args: ["/command/ibex", "run", "--", "/init"])
+    #expect(underInit.waitFor("svc-up"), "\(underInit.diagnostics)")
+    underInit.kill("TERM")
+    let stopped = underInit.finish()
+    #expect(stopped.status == 0, "\(underInit.diagnostics)")
+    #expect(underInit.outExists("svc-finished"), "\(underInit.diagnostics)")
   }
 
   @Test("S6-PATH-01 the runtime paths scripts rely on exist while the CMD runs; /run/s6/cmdpid holds the CMD's pid")

@@ -153,6 +153,9 @@ public struct LogSettings: Equatable, Sendable {
   public var maxFiles = 10
   /// 0: no limit on the archives' total size.
   public var maxTotalSize = 0
+  /// The owner of the directory and its files (s6's `S6_CATCHALL_USER`); nil: ibex's user.
+  public var ownerUID: UInt32?
+  public var ownerGID: UInt32?
   public init() {}
 }
 

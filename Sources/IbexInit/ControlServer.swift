@@ -50,7 +50,7 @@ struct ControlServer {
         return
       }
       guard let (fd, peer) = accepted else { return }
-      let owner = peer.uid == 0 || peer.uid == UnixSocket.effectiveUID
+      let owner = peer.uid == 0 || peer.uid == ThisProcess.effectiveUID
       let reader = readOnlyGroup != nil && peer.gid == readOnlyGroup
       guard owner || reader else {
         Console.warning("control: refused a connection from uid \(peer.uid) (pid \(peer.pid)): not permitted")

@@ -60,7 +60,15 @@ public struct InitProgram: ~Copyable {
 
     // An s6-overlay image: its layout, its variables and its runtime paths (docs/s6-overlay.md).
     let (s6Settings, s6Warnings) = S6Settings.parse(environment: environment)
-    let s6 = S6Paths(root: root, settings: s6Settings).isPresent ? s6Settings : nil
+    var s6 = S6Paths(root: root, settings: s6Settings).isPresent ? s6Settings : nil
+    if let settings = s6, settings.logging >= 1, ThisProcess.effectiveUID == 0 {
+      // S6-ENV-05: the catch-all log's owner must exist.
+      guard let account = users.account(settings.catchAllUser) else {
+        Console.fatal("S6_CATCHALL_USER=\(settings.catchAllUser): no such user in /etc/passwd")
+        return ExitCode.configError
+      }
+      s6?.catchAllOwner = account
+    }
     if let s6 {
       searchPath = S6Boot.searchPath(Environment.value(of: "PATH", in: environment))
       environment = Environment.merge(environment, ["PATH=" + searchPath])
@@ -584,7 +592,10 @@ public struct InitProgram: ~Copyable {
     request.foregroundTerminal = FileDescriptor.standardInput.isTerminal ? .standardInput : nil
     request.closeOtherDescriptors = false
     do {
-      return .spawned(ref, pid: try Spawner.spawn(request))
+      let pid = try Spawner.spawn(request)
+      // s6-overlay: scripts find CMD's pid in /run/s6/cmdpid (S6-PATH-01).
+      if s6 != nil { try? FileSystem.write(root + "/run/s6/cmdpid", "\(pid)\n") }
+      return .spawned(ref, pid: pid)
     } catch {
       return .spawnFailed(ref, reason: error.description, exitCode: error.exitCode)
     }

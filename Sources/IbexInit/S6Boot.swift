@@ -92,6 +92,8 @@ struct S6Boot {
   static func catchAll(_ log: LogSettings, settings: S6Settings, root: String) -> LogSettings {
     guard settings.logging >= 1 else { return log }
     var log = log
+    log.ownerUID = settings.catchAllOwner?.uid
+    log.ownerGID = settings.catchAllOwner?.gid
     log.directory = root + "/run/uncaught-logs"
     log.maxFileSize = 99999
     log.maxFiles = 10

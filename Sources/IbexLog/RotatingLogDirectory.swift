@@ -58,10 +58,14 @@ public final class RotatingLogDirectory {
   /// The size the file being filled will have once everything pending is written.
   private var plannedSize: Int
 
+  /// Who owns the directory and the files ibex creates in it (nil: ibex's own user).
+  private let owner: (uid: UInt32, gid: UInt32)?
+
   /// Opens (creating if needed) the log directory at `path`.
-  public init(path: String, policy: RotationPolicy) throws(LogDirectoryError) {
+  public init(path: String, policy: RotationPolicy, owner: (uid: UInt32, gid: UInt32)? = nil) throws(LogDirectoryError) {
     self.path = path
     self.policy = policy
+    self.owner = owner
     fileMode = ~LogFiles.umask & 0o666
     try LogDirectoryError.wrap("create directory", path) { () throws(Errno) in try LogFiles.makeDirectory(path, mode: 0o2700) }
     let lock = try LogDirectoryError.wrap("open", path + "/lock") { () throws(Errno) in
@@ -88,6 +92,9 @@ public final class RotatingLogDirectory {
       currentSize = (try? current.size()) ?? 0
       plannedSize = currentSize
       try? current.setMode(mode)
+      if let owner {
+        for name in ["", "/lock", "/current"] { try? FileSystem.setOwner(path + name, uid: owner.uid, gid: owner.gid) }
+      }
     } catch {
       lock.close()
       throw error
@@ -172,6 +179,7 @@ public final class RotatingLogDirectory {
       try LogFiles.openAppend(currentPath, mode: mode)
     }
     try? fresh.setMode(mode)
+    if let owner { try? FileSystem.setOwner(currentPath, uid: owner.uid, gid: owner.gid) }
     current.close()
     current = fresh
     currentSize = 0

@@ -117,7 +117,9 @@ public struct ServiceOutput: ~Copyable {
           maximumFileSize: settings.maxFileSize, maximumArchiveCount: settings.maxFiles,
           maximumTotalArchiveSize: settings.maxTotalSize)
         do throws(LogDirectoryError) {
-          directory = DirectorySink(try RotatingLogDirectory(path: path, policy: policy), timestamps: fileStamps)
+          var owner: (uid: UInt32, gid: UInt32)?
+          if let uid = settings.ownerUID, let gid = settings.ownerGID { owner = (uid, gid) }
+          directory = DirectorySink(try RotatingLogDirectory(path: path, policy: policy, owner: owner), timestamps: fileStamps)
         } catch {
           // The service still runs; its lines go to the console until ibex is restarted.
           notices.append("\(service.name): \(error.description): its output goes to the console only")

@@ -41,6 +41,9 @@ public enum ThisProcess {
     return ibex_raise_nofile(&soft, &hard) == 0 ? (soft, hard) : nil
   }
 
+  /// The effective uid of this process.
+  public static var effectiveUID: UInt32 { ibex_geteuid() }
+
   public static func sleep(milliseconds: Int) {
     ibex_sleep_ms(Int32(milliseconds))
   }

@@ -29,7 +29,4 @@ public enum UnixSocket {
   public static func connect(to path: String, timeoutMilliseconds: Int32) throws(Errno) -> FileDescriptor {
     FileDescriptor(rawValue: try FileSystem.withPath(path) { ibex_connect($0, timeoutMilliseconds) })
   }
-
-  /// The effective uid of this process.
-  public static var effectiveUID: UInt32 { ibex_geteuid() }
 }

@@ -484,6 +484,13 @@ struct S6Loader {
 
   // MARK: - services.d (S6-LAYOUT-11)
 
+  /// A services.d service gets SIGKILL after its own `timeout-kill`, and at the latest after
+  /// `S6_SERVICES_GRACETIME`, which s6-overlay waits for them all at stop.
+  func legacyStopTimeout(_ directory: String) throws(ConfigError) -> TimeSpan {
+    let kill = try S6SourceFiles.milliseconds(directory + "/timeout-kill") ?? 0
+    return kill > 0 ? min(.milliseconds(kill), settings.servicesGraceTime) : settings.servicesGraceTime
+  }
+
   mutating func legacyServices(userMembers: [String]) throws(ConfigError) -> [ServiceDefinition] {
     guard S6SourceFiles.isDirectory(paths.services) else { return [] }
     var services: [ServiceDefinition] = []
@@ -496,7 +503,7 @@ struct S6Loader {
       var service = legacyService(name, directory, userMembers: userMembers)
       try applyLongrun(&service, source: directory, live: live, keepsModes: true)
       service.autostart = !S6SourceFiles.exists(directory + "/down")
-      service.stopTimeout = settings.servicesGraceTime
+      service.stopTimeout = try legacyStopTimeout(directory)
       layout.liveDirectories.append(LiveDirectory(name: name, source: directory, path: live, keepsModes: true, link: paths.serviceLinks + "/" + name))
       let logDirectory = directory + "/log"
       guard S6SourceFiles.isDirectory(logDirectory) else {
@@ -507,7 +514,7 @@ struct S6Loader {
       try claim(logName, logDirectory)
       var logger = legacyService(logName, logDirectory, userMembers: userMembers)
       try applyLongrun(&logger, source: logDirectory, live: live + "/log", keepsModes: true)
-      logger.stopTimeout = settings.servicesGraceTime
+      logger.stopTimeout = try legacyStopTimeout(logDirectory)
       service.outputConsumer = logName
       service.dependencies.append(Dependency(name: logName, kind: .after, location: logger.location))
       layout.liveDirectories.append(LiveDirectory(name: logName, source: logDirectory, path: live + "/log", keepsModes: true, link: nil))

@@ -39,6 +39,10 @@ public struct S6Settings: Equatable, Sendable {
   /// `S6_LOGGING` (0): 1 sends the output of services without a logger to the catch-all log
   /// directory `/run/uncaught-logs` and echoes it; 2 sends it there only, CMD's included.
   public var logging = 0
+  /// `S6_CATCHALL_USER` (root): the owner of the catch-all log directory.
+  public var catchAllUser = "root"
+  /// Its account, once resolved (as root only: without root it has no meaning, S6-PRIV-04).
+  public var catchAllOwner: Account?
   /// The words of `S6_LOGGING_SCRIPT` (default `n20 s1000000 T`, used by logutil-service).
   public var loggingScript = ["n20", "s1000000", "T"]
   /// Whether `S6_LOGGING_SCRIPT` asks for timestamps (a standalone `t` or `T`): only then are
@@ -89,6 +93,7 @@ public struct S6Settings: Equatable, Sendable {
     if let value = number("S6_SYNC_DISKS", default: "0") { settings.syncDisks = value != 0 }
     if let value = number("S6_LOGGING", default: "0") { settings.logging = value }
     if let script = Environment.value(of: "S6_LOGGING_SCRIPT", in: environment) { settings.loggingScript = words(script) }
+    if let user = Environment.value(of: "S6_CATCHALL_USER", in: environment), !user.isEmpty { settings.catchAllUser = user }
     return (settings, warnings)
   }
 

@@ -39,7 +39,7 @@ enum LogUtilities {
     // Services get only PATH: the script comes from the container's environment snapshot.
     let script = tool.value("S6_LOGGING_SCRIPT") ?? ContainerEnvironment.snapshotValue("S6_LOGGING_SCRIPT", root: tool.root)
     let argv = loggerArguments(script: script, logDirectory: logDirectory)
-    if S6System.effectiveUID == 0 {
+    if ThisProcess.effectiveUID == 0 {
       let nobody = AccountCredentials.resolve("nobody", in: AccountCommands.database())
         ?? AccountCredentials(uid: 65534, gid: 65534, groups: [])
       if let failure = AccountCommands.apply(tool, groups: nobody.groups, gid: nobody.gid, uid: nobody.uid) { return failure }

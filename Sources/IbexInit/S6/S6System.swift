@@ -26,7 +26,6 @@ enum S6System {
 
   static var parentPID: Int32 { ibex_s6_getppid() }
   static var realUID: UInt32 { ibex_s6_getuid() }
-  static var effectiveUID: UInt32 { ibex_geteuid() }
 
   /// Waits for child `pid`; with `block` false returns nil while it still runs.
   static func wait(for pid: Int32, block: Bool) throws(Errno) -> ProcessExit? {

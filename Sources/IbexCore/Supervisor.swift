@@ -368,7 +368,8 @@ public struct Supervisor: Sendable {
     }
   }
 
-  private func owner(of pid: Int32) -> ProcessRef? {
+  /// Which process of which service (or CMD) `pid` is, if it is one.
+  public func owner(of pid: Int32) -> ProcessRef? {
     if command.pid == pid { return ProcessRef(.command, .main) }
     for (i, record) in records.enumerated() {
       if record.main == pid { return ProcessRef(.service(i), .main) }

@@ -264,7 +264,7 @@ public struct InitProgram: ~Copyable {
           try? FileSystem.write(root + S6Boot.exitCodeFile, "\(exit.shellExitCode)\n")
         }
         // What the process wrote before it ended goes out first, unfinished last line included.
-        if let i = supervisor.graph.services.indices.first(where: { supervisor.mainPID(of: $0) == pid }) {
+        if case .service(let i)? = supervisor.owner(of: pid)?.unit {
           output.processEnded(service: supervisor.graph.services[i].name, loop: &loop)
           reportOutputNotices()
         }

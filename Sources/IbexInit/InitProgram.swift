@@ -23,6 +23,9 @@ public struct InitProgram: ~Copyable {
   private let inherited: InheritedSignalState
   private let argv: UnsafePointer<UnsafeMutablePointer<CChar>?>
   private let commandIndex: Int?
+  /// Where CMD's output goes when it is captured (nil: CMD keeps the container's stdout and
+  /// stderr).
+  private let commandLog: LogSettings?
   /// The open-file limit ibex had before it raised its own: services and CMD get it back.
   private let fileLimit: LimitSetting
   /// The services of the s6-overlay layout, read once at boot (as s6-overlay compiles it
@@ -172,9 +175,19 @@ public struct InitProgram: ~Copyable {
       identities: InitProgram.identitiesByName(loaded), root: root, searchPath: searchPath,
       baseEnvironment: environment, notifySocket: notifySocket, notifyPath: notifyPath, devNull: devNull,
       inherited: inherited, argv: argv, commandIndex: options.commandIndex, s6: s6, s6Services: s6Services,
-      fileLimit: inheritedFileLimit,
+      fileLimit: inheritedFileLimit, commandLog: InitProgram.commandLog(environment: environment, s6: s6, root: root),
       output: ServiceOutput(defaults: logDefaults))
     return program.run()
+  }
+
+  /// CMD's output is captured with `IBEX_LOG_CMD=yes` (labelled `cmd`, IBEX_LOG_* apply), or
+  /// into the catch-all log with s6's `S6_LOGGING=2`.
+  private static func commandLog(environment: [String], s6: S6Settings?, root: String) -> LogSettings? {
+    if let s6, s6.logging >= 2 { return S6Boot.catchAll(LogSettings(), settings: s6, root: root) }
+    switch Environment.value(of: "IBEX_LOG_CMD", in: environment) {
+    case "1", "yes", "true", "on": return LogSettings()
+    default: return nil
+    }
   }
 
   /// The native service files, after `s6Services` (which run as ibex: no identity).
@@ -215,10 +228,11 @@ public struct InitProgram: ~Copyable {
     root: String, searchPath: String, baseEnvironment: [String],
     notifySocket: FileDescriptor?, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
     argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?, s6: S6Settings?,
-    s6Services: [ServiceDefinition], fileLimit: LimitSetting, output: consuming ServiceOutput
+    s6Services: [ServiceDefinition], fileLimit: LimitSetting, commandLog: LogSettings?, output: consuming ServiceOutput
   ) {
     self.s6Services = s6Services
     self.fileLimit = fileLimit
+    self.commandLog = commandLog
     self.output = output
     self.supervisor = supervisor
     self.loop = loop
@@ -572,14 +586,6 @@ public struct InitProgram: ~Copyable {
       }
       let environment = s6.keepEnvironment ? baseEnvironment : ["PATH=" + searchPath]
       request = SpawnRequest(program: words[0], arguments: CStringArray(words), environment: CStringArray(environment))
-      if s6.logging >= 2 {
-        // S6_LOGGING=2: CMD's output goes to the catch-all log too.
-        var cmd = ServiceDefinition(name: "cmd", location: SourceLocation(file: "CMD", line: 1))
-        cmd.log = S6Boot.catchAll(cmd.log, settings: s6, root: root)
-        if let streams = try? output.descriptors(for: cmd, loop: &loop) {
-          request.descriptors = [(from: streams.standardOutput, to: 1), (from: streams.standardError, to: 2)]
-        }
-      }
     } else {
       request = SpawnRequest(
         program: String(cString: arguments[0]!), arguments: CStringArray(borrowing: arguments),
@@ -591,6 +597,14 @@ public struct InitProgram: ~Copyable {
     request.grouping = .newGroup
     request.foregroundTerminal = FileDescriptor.standardInput.isTerminal ? .standardInput : nil
     request.closeOtherDescriptors = false
+    if let log = commandLog {
+      // Captured like a service's output (IBEX_LOG_CMD, or s6's S6_LOGGING=2), as `cmd`.
+      var cmd = ServiceDefinition(name: "cmd", location: SourceLocation(file: "CMD", line: 1))
+      cmd.log = log
+      if let streams = try? output.descriptors(for: cmd, loop: &loop) {
+        request.descriptors = [(from: streams.standardOutput, to: 1), (from: streams.standardError, to: 2)]
+      }
+    }
     do {
       let pid = try Spawner.spawn(request)
       // s6-overlay: scripts find CMD's pid in /run/s6/cmdpid (S6-PATH-01).

@@ -54,6 +54,17 @@ struct LoggingTests {
     #expect(!result.stderr.contains("Too many open files"))
   }
 
+  @Test("IBEX_LOG_CMD=yes: CMD's lines are labelled `cmd` like a service's; by default CMD writes as it is")
+  func commandOutput() throws {
+    let root = try ServiceRoot([:])
+    let captured = try root.start(["/bin/sh", "-c", "echo from-cmd; echo cmd-err >&2"], environment: ["IBEX_LOG_CMD": "yes"]).finish()
+    #expect(captured.status == 0)
+    #expect(captured.stdout.contains("cmd | from-cmd\n"))
+    #expect(captured.stderr.contains("cmd | cmd-err\n"))
+    let plain = try root.start(["/bin/sh", "-c", "echo from-cmd"]).finish()
+    #expect(plain.stdout == "from-cmd\n")
+  }
+
   @Test("a service restarted mid-stream loses nothing: ibex holds its pipe")
   func restartLosesNothing() throws {
     let root = try ServiceRoot([:])

@@ -137,6 +137,22 @@ static int mark_fds_cloexec(void) {
   return 0;
 }
 
+// Writes the child's pid and a newline to `path` (best effort: the file is informational).
+static void write_pid_file(const char *path) {
+  char text[24];
+  int length = 0;
+  char digits[20];
+  int count = 0;
+  for (unsigned long pid = (unsigned long)getpid(); pid > 0 || count == 0; pid /= 10) digits[count++] = (char)('0' + pid % 10);
+  while (count > 0) text[length++] = digits[--count];
+  text[length++] = '\n';
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  ssize_t written = write(fd, text, (size_t)length);
+  (void)written;
+  close(fd);
+}
+
 // Moves every `from` to its `to`. Sources are first copied above every target, so that a
 // mapping never overwrites the source of another (e.g. swapping fds 1 and 2).
 static int map_fds(const ibex_spawn_req *req) {
@@ -256,6 +272,7 @@ static int child_main(void *arg) {
   }
   // In fork mode the report pipe is close-on-exec: the parent reads EOF on success.
 
+  if (req->pid_file != NULL) write_pid_file(req->pid_file);
   sigprocmask(SIG_SETMASK, req->mask, NULL);
   error = exec_search(req->file, req->argv, req->envp, req->search_path);
   // Block again so that no signal can kill the child before it reports.

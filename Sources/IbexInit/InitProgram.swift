@@ -597,6 +597,9 @@ public struct InitProgram: ~Copyable {
     request.grouping = .newGroup
     request.foregroundTerminal = FileDescriptor.standardInput.isTerminal ? .standardInput : nil
     request.closeOtherDescriptors = false
+    // s6-overlay: scripts find CMD's pid in /run/s6/cmdpid (S6-PATH-01), written by CMD's
+    // process itself so that it is there before CMD runs.
+    if s6 != nil { request.pidFile = root + "/run/s6/cmdpid" }
     if let log = commandLog {
       // Captured like a service's output (IBEX_LOG_CMD, or s6's S6_LOGGING=2), as `cmd`.
       var cmd = ServiceDefinition(name: "cmd", location: SourceLocation(file: "CMD", line: 1))
@@ -606,10 +609,7 @@ public struct InitProgram: ~Copyable {
       }
     }
     do {
-      let pid = try Spawner.spawn(request)
-      // s6-overlay: scripts find CMD's pid in /run/s6/cmdpid (S6-PATH-01).
-      if s6 != nil { try? FileSystem.write(root + "/run/s6/cmdpid", "\(pid)\n") }
-      return .spawned(ref, pid: pid)
+      return .spawned(ref, pid: try Spawner.spawn(request))
     } catch {
       return .spawnFailed(ref, reason: error.description, exitCode: error.exitCode)
     }

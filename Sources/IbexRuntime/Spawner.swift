@@ -57,6 +57,8 @@ public struct SpawnRequest: ~Copyable {
   public var noNewPrivileges = false
   public var umask: UInt32?
   public var workingDirectory: String?
+  /// A file the child writes its pid to before it runs the program (s6's /run/s6/cmdpid).
+  public var pidFile: String?
   /// Descriptors the child gets: `(from: fd in ibex, to: fd in the child)`; at most 8.
   public var descriptors: [(from: FileDescriptor, to: Int32)] = []
   /// Close every descriptor except 0-2 and the `to`s of `descriptors`.
@@ -185,18 +187,21 @@ public enum Spawner {
     let pid = request.program.withCString { file in
       searchPath.withOptionalCString { path in
         request.workingDirectory.withOptionalCString { cwd in
-          limits.withUnsafeBufferPointer { limits in
-            groups.withUnsafeBufferPointer { groups in
-              withUnsafePointer(to: &ignored.raw) { ignored in
-                withUnsafePointer(to: &mask.raw) { mask in
-                  req.file = file
-                  req.search_path = path
-                  req.cwd = cwd
-                  req.rlimits = limits.baseAddress
-                  req.groups = groups.baseAddress
-                  req.ignored = ignored
-                  req.mask = mask
-                  return ibex_spawn(&req, &failure)
+          request.pidFile.withOptionalCString { pidFile in
+            limits.withUnsafeBufferPointer { limits in
+              groups.withUnsafeBufferPointer { groups in
+                withUnsafePointer(to: &ignored.raw) { ignored in
+                  withUnsafePointer(to: &mask.raw) { mask in
+                    req.file = file
+                    req.search_path = path
+                    req.cwd = cwd
+                    req.pid_file = pidFile
+                    req.rlimits = limits.baseAddress
+                    req.groups = groups.baseAddress
+                    req.ignored = ignored
+                    req.mask = mask
+                    return ibex_spawn(&req, &failure)
+                  }
                 }
               }
             }

@@ -239,6 +239,7 @@ typedef struct {
   int set_umask;
   mode_t umask;
   const char *cwd;          ///< NULL keeps ibex's
+  const char *pid_file;     ///< if not NULL: the child writes its pid there before execve
   size_t fd_count;
   ibex_fd_map fds[IBEX_SPAWN_MAX_FDS];
   int close_other_fds;      ///< close every fd >= 3 that is not a `to` of `fds`

@@ -141,6 +141,8 @@ public struct LogSettings: Equatable, Sendable {
   }
   /// Lines go to the container's stdout (the service's stdout) and stderr (its stderr).
   public var console = true
+  /// Both streams' console lines go to the container's stderr (s6's `S6_LOGGING=1` echo).
+  public var consoleOnStandardError = false
   public var format: Format?
   /// `name | ` in front of console lines (text format).
   public var prefix: Bool?

@@ -98,6 +98,7 @@ struct S6Boot {
     log.maxFileSize = 99999
     log.maxFiles = 10
     log.console = settings.logging == 1
+    log.consoleOnStandardError = true
     log.fileTimestamps = settings.catchAllTimestamps ? .tai64n : LogSettings.Timestamps.none
     return log
   }

@@ -127,7 +127,8 @@ public struct ServiceOutput: ~Copyable {
         directories[path] = directory
       }
     }
-    for (stream, sink) in [(LogStream.stdout, standardOutput), (.stderr, standardError)] {
+    let stdoutSink = settings.consoleOnStandardError ? standardError : standardOutput
+    for (stream, sink) in [(LogStream.stdout, stdoutSink), (.stderr, standardError)] {
       let pipe = try FileSystem.pipe()
       let channel = Channel(
         service: service.name, stream: stream, read: pipe.read, write: pipe.write, formatter: formatter,

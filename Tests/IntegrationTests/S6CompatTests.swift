@@ -878,9 +878,9 @@ struct S6CompatTests {
         #expect(!logFile.contains("talker-line"), "S6_LOGGING=0 has no catch-all log: \(logFile)")
       case "1":
         #expect(logFile.contains("talker-line-1") && logFile.contains("talker-line-2"), "log file: \(logFile)")
-        // Echoed, unstamped, to the container's output (the spec says stderr; either is what
-        // `docker logs` shows).
-        #expect(outputLines.contains("talker-line-1"), "\(container.diagnostics)")
+        // Echoed, unstamped, to the container's stderr (S6-ENV-04).
+        #expect(result.stderr.split(separator: "\n").contains("talker-line-1"), "\(container.diagnostics)")
+        #expect(!result.stdout.contains("talker-line"), "\(container.diagnostics)")
         #expect(outputLines.contains("cmd-line"), "\(container.diagnostics)")
       default:
         #expect(logFile.contains("talker-line-1") && logFile.contains("talker-line-2"), "log file: \(logFile)")

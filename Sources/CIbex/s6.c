@@ -17,7 +17,7 @@ pid_t ibex_s6_fork(void) { RETURN_OR_ERRNO(fork()); }
 pid_t ibex_s6_getppid(void) { return getppid(); }
 uint32_t ibex_s6_getuid(void) { return getuid(); }
 
-pid_t ibex_s6_waitpid(pid_t pid, int *status, int nohang) {
+pid_t ibex_waitpid(pid_t pid, int *status, int nohang) {
   pid_t r;
   do r = waitpid(pid, status, nohang ? WNOHANG : 0);
   while (r < 0 && errno == EINTR);

@@ -295,7 +295,7 @@ public struct InitProgram: ~Copyable {
       let now = EventLoop.now()
       control?.dropIdle(loop: &loop, now: now)
       if let deadline = output.retryDeadline, deadline <= now {
-        output.retry(now: now, loop: &loop)
+        output.retry(loop: &loop)
         reportOutputNotices()
       }
       if let deadline = supervisorDeadline, deadline <= now {

@@ -29,8 +29,9 @@ struct S6Boot {
     let request = SpawnRequest(
       program: program, arguments: CStringArray(settings.stage2Hook), environment: CStringArray(["PATH=" + searchPath]))
     let exit: ProcessExit
-    do {
-      exit = Reaper.wait(for: try Spawner.spawn(request))
+    do throws(SpawnError) {
+      let pid = try Spawner.spawn(request)
+      exit = ((try? Reaper.wait(for: pid)) ?? nil) ?? .exited(code: 111)
     } catch {
       exit = .exited(code: error.exitCode)
       Console.emit("S6_STAGE2_HOOK: \(error.description)")
@@ -67,19 +68,12 @@ struct S6Boot {
     return nil
   }
 
-  /// s6's rules for what the loader produced: command lines are not expanded, and output
-  /// reaches the container unlabelled, as under s6-overlay (unless IBEX_LOG_PREFIX says
-  /// otherwise).
+  /// Where the output of the loader's services goes: to the container unlabelled, as under
+  /// s6-overlay (unless IBEX_LOG_PREFIX says otherwise), or to the catch-all log.
   static func adapt(_ services: [ServiceDefinition], environment: [String], settings: S6Settings, root: String) -> [ServiceDefinition] {
     let prefixChosen = Environment.value(of: "IBEX_LOG_PREFIX", in: environment) != nil
-    // services.d services: started, not ready, is enough for CMD unless S6_CMD_WAIT_FOR_SERVICES.
-    let legacyDirectory = S6Paths(root: root, settings: settings).liveLegacyServices + "/"
-    let legacy = services.filter { $0.workingDirectory?.hasPrefix(legacyDirectory) == true }.map { $0.name }
     return services.map { service in
       var service = service
-      service.expandsVariables = false
-      service.killsLeftovers = false
-      if !settings.waitForServices && legacy.contains(service.name) { service.dependentsWaitForReady = false }
       if !prefixChosen { service.log.prefix = service.log.prefix ?? false }
       if service.outputConsumer == nil { service.log = catchAll(service.log, settings: settings, root: root) }
       return service

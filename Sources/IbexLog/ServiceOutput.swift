@@ -167,7 +167,7 @@ public struct ServiceOutput: ~Copyable {
   }
 
   /// Tries failed log directories again (call at `retryDeadline`).
-  public mutating func retry(now: Instant, loop: inout EventLoop) {
+  public mutating func retry(loop: inout EventLoop) {
     retryDeadline = nil
     for (_, directory) in directories where directory.failed { flush(directory, loop: &loop) }
   }

@@ -28,14 +28,12 @@ public enum Reaper {
     }
   }
 
-  /// Waits for child `pid` to end, reaping (and dropping) any other child that ends first.
-  public static func wait(for pid: Int32) -> ProcessExit {
-    while true {
-      var status: Int32 = 0
-      let ended = ibex_wait_any(&status)
-      if ended < 0 { return .exited(code: 255) }  // ECHILD: not our child
-      if ended == pid, let exit = ProcessExit(waitStatus: status) { return exit }
-    }
+  /// Waits for child `pid` (`waitpid(2)`); with `block` false returns nil while it still runs.
+  public static func wait(for pid: Int32, block: Bool = true) throws(Errno) -> ProcessExit? {
+    var status: Int32 = 0
+    let r = try Errno.check(ibex_waitpid(pid, &status, block ? 0 : 1))
+    if r == 0 { return nil }
+    return ProcessExit(waitStatus: status) ?? .exited(code: 0)
   }
 
   /// Waits for every child to end and reaps it (after they have all been killed).

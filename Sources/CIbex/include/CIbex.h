@@ -309,7 +309,7 @@ pid_t ibex_s6_getppid(void);
 uint32_t ibex_s6_getuid(void);
 /// waitpid(pid, status, nohang ? WNOHANG : 0), retrying EINTR: the pid, 0 (WNOHANG, still
 /// running), or -errno.
-pid_t ibex_s6_waitpid(pid_t pid, int *status, int nohang);
+pid_t ibex_waitpid(pid_t pid, int *status, int nohang);
 /// setgroups(2), then setresgid(2) / setresuid(2) with all three ids equal.
 int ibex_s6_setgroups(size_t count, const uint32_t *groups);
 int ibex_s6_setgid(uint32_t gid);

@@ -320,9 +320,8 @@ struct S6Loader {
   }
 
   mutating func atomicService(_ definition: S6Definition, autostart: Bool) throws(ConfigError) -> ServiceDefinition {
-    var service = ServiceDefinition(name: definition.name, location: SourceLocation(file: definition.directory + "/type", line: 1))
+    var service = s6Service(definition.name, location: SourceLocation(file: definition.directory + "/type", line: 1))
     service.autostart = autostart
-    service.inheritsEnvironment = settings.keepEnvironment
     service.dependencies = [Dependency(name: S6OverlayLayout.contFinishService, kind: .after, location: service.location)]
     requirements(definition.dependencies, of: &service)
     switch definition.kind {
@@ -530,9 +529,22 @@ struct S6Loader {
     sources[name] = path
   }
 
-  func legacyService(_ name: String, _ directory: String, userMembers: [String]) -> ServiceDefinition {
-    var service = ServiceDefinition(name: name, location: SourceLocation(file: directory + "/run", line: 1))
+  /// A service with s6's rules: only PATH from the environment (unless S6_KEEP_ENV), command
+  /// lines as written (no `$VAR`), and what it leaves in the background left alone until the
+  /// final sweep, as s6-supervise does.
+  func s6Service(_ name: String, location: SourceLocation) -> ServiceDefinition {
+    var service = ServiceDefinition(name: name, location: location)
     service.inheritsEnvironment = settings.keepEnvironment
+    service.expandsVariables = false
+    service.killsLeftovers = false
+    return service
+  }
+
+  func legacyService(_ name: String, _ directory: String, userMembers: [String]) -> ServiceDefinition {
+    var service = s6Service(name, location: SourceLocation(file: directory + "/run", line: 1))
+    // CMD, and what depends on legacy-services, wait for services.d services to be started,
+    // not ready, unless S6_CMD_WAIT_FOR_SERVICES (S6-ORDER-04, S6-ENV-15).
+    service.dependentsWaitForReady = settings.waitForServices
     service.dependencies = [
       Dependency(name: S6OverlayLayout.contFinishService, kind: .after, location: service.location),
       Dependency(name: S6OverlayLayout.contInitService, kind: .requires, location: service.location),
@@ -550,11 +562,10 @@ struct S6Loader {
   }
 
   func builtinOneshot(_ name: String, _ path: String) -> ServiceDefinition {
-    var service = ServiceDefinition(name: name, location: SourceLocation(file: path, line: 1))
+    var service = s6Service(name, location: SourceLocation(file: path, line: 1))
     service.type = .oneshot
     service.remainAfterExit = true
     service.startTimeout = nil
-    service.inheritsEnvironment = settings.keepEnvironment
     if name != S6OverlayLayout.contFinishService {
       service.dependencies = [Dependency(name: S6OverlayLayout.contFinishService, kind: .after, location: service.location)]
     }

@@ -43,7 +43,7 @@ enum WithRetries {
         code = exit.shellExitCode
       } else {
         try? Reaper.send(.kill, to: pid)
-        code = ((try? S6System.wait(for: pid, block: true)) ?? nil)?.shellExitCode ?? 137
+        code = ((try? Reaper.wait(for: pid)) ?? nil)?.shellExitCode ?? 137
       }
       if code == 0 { return 0 }
     }
@@ -139,7 +139,7 @@ enum NotifyOnCheck {
       }
       ThisProcess.exit(check(options, notification: notification, program: parent, tool: tool))
     }
-    if options.doubleFork { _ = try? S6System.wait(for: child, block: true) }
+    if options.doubleFork { _ = try? Reaper.wait(for: child) }
     // Only the checker holds the notification fd: if it ends without success, the
     // supervisor sees the pipe close instead of waiting forever.
     notification.close()
@@ -178,7 +178,7 @@ enum NotifyOnCheck {
           }
         } else {
           try? Reaper.send(.kill, to: pid)
-          _ = try? S6System.wait(for: pid, block: true)
+          _ = try? Reaper.wait(for: pid)
         }
       } catch {
         tool.warning(error.description)

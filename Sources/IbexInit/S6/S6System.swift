@@ -27,14 +27,6 @@ enum S6System {
   static var parentPID: Int32 { ibex_s6_getppid() }
   static var realUID: UInt32 { ibex_s6_getuid() }
 
-  /// Waits for child `pid`; with `block` false returns nil while it still runs.
-  static func wait(for pid: Int32, block: Bool) throws(Errno) -> ProcessExit? {
-    var status: Int32 = 0
-    let r = try checked(ibex_s6_waitpid(pid, &status, block ? 0 : 1))
-    if r == 0 { return nil }
-    return ProcessExit(waitStatus: status) ?? .exited(code: 0)
-  }
-
   /// Sets supplementary groups, gid and uid (each when given), in that order.
   static func setCredentials(groups: [UInt32]?, gid: UInt32?, uid: UInt32?) throws(Errno) {
     if let groups {
@@ -85,12 +77,12 @@ enum S6System {
   /// when the time ran out (the child still runs).
   static func wait(for pid: Int32, milliseconds: Int?) -> ProcessExit? {
     guard let milliseconds else {
-      return (try? wait(for: pid, block: true)) ?? .exited(code: 111)
+      return ((try? Reaper.wait(for: pid)) ?? nil) ?? .exited(code: 111)
     }
     let deadline = EventLoop.now() + .milliseconds(Int64(milliseconds))
     while true {
       do {
-        if let exit = try wait(for: pid, block: false) { return exit }
+        if let exit = try Reaper.wait(for: pid, block: false) { return exit }
       } catch {
         return .exited(code: 111)
       }

@@ -41,7 +41,7 @@ let package = Package(
     .executableTarget(
       name: "ibex-audit",
       dependencies: ["IbexAudit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-    .target(name: "IbexAudit", dependencies: [.product(name: "Yams", package: "Yams")]),
+    .target(name: "IbexAudit", dependencies: ["IbexCore", .product(name: "Yams", package: "Yams")]),
 
     .testTarget(name: "IbexCoreTests", dependencies: ["IbexCore"]),
     .testTarget(name: "IbexRuntimeTests", dependencies: ["IbexRuntime", "CIbex"]),

@@ -1,42 +1,5 @@
-/// How serious a finding is. Ordered from least to most severe, so `>=` means "at least as severe".
-public enum Severity: Int, Comparable, CaseIterable, Sendable, CustomStringConvertible {
-  case info, low, medium, high, critical
+import IbexCore
 
-  /// The spelling used in output, configuration and `--fail-on`.
-  public var description: String {
-    switch self {
-    case .info: "info"
-    case .low: "low"
-    case .medium: "medium"
-    case .high: "high"
-    case .critical: "critical"
-    }
-  }
-
-  public init?(name: String) {
-    guard let match = Severity.allCases.first(where: { $0.description == name.lowercased() }) else { return nil }
-    self = match
-  }
-
-  /// GitHub code scanning buckets `security-severity`: >= 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, else low.
-  public var securitySeverity: String {
-    switch self {
-    case .critical: "9.5"
-    case .high: "8.0"
-    case .medium: "5.5"
-    case .low: "3.0"
-    case .info: "1.0"
-    }
-  }
-
-  /// SARIF `level`: critical/high are errors, medium a warning, the rest notes.
-  public var sarifLevel: String {
-    switch self {
-    case .critical, .high: "error"
-    case .medium: "warning"
-    case .low, .info: "note"
-    }
-  }
-
-  public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rawValue < rhs.rawValue }
-}
+/// Severities and the `--fail-on` threshold are shared with `ibex doctor` (IbexCore/Severity.swift).
+public typealias Severity = IbexCore.Severity
+public typealias FailThreshold = IbexCore.FailThreshold

@@ -21,6 +21,8 @@ public enum Entry {
       wait NAME...            wait until services are ready (or --up, --down)
       reload                  read the service files again and apply the changes
       shutdown                stop everything and exit
+      doctor [--format F]     report the container's security posture (capabilities,
+                              seccomp, mounts, limits, ...; --policy to judge it)
       audit ARGS...           run ibex-audit (policy checks of Dockerfiles, compose files
                               and Kubernetes manifests) when it is on PATH
       version                 print the version
@@ -74,6 +76,8 @@ public enum Entry {
       return initCommand(rest, offset: 2)
     case "s6-log":
       return S6LogProgram.main(arguments: rest)
+    case "doctor":
+      return DoctorProgram.main(arguments: rest)
     case "audit":
       // Like git's subcommands: the policy checker is a separate program (it is not shipped
       // in containers).
@@ -94,6 +98,8 @@ public enum Entry {
         Console.output(RunOptions.help)
       } else if rest.first == "init" {
         Console.output(InitOptions.help)
+      } else if rest.first == "doctor" {
+        Console.output(DoctorProgram.help)
       } else if let topic = rest.first, ControlClient.commands.contains(topic) {
         Console.output(ControlClient.help)
       } else if let topic = rest.first {

@@ -60,8 +60,12 @@ public struct InitOptions: Equatable, Sendable {
                                also $IBEX_WAIT_TIMEOUT)
       -h, --help               show this help
 
+    Environment: IBEX_POLICY=baseline|restricted|FILE judges the container's posture before
+    anything starts (IBEX_POLICY_MODE=enforce, the default, stops the boot with exit 100;
+    warn only logs); see docs/doctor.md.
+
     Exit codes: CMD's own, or 128+N; 0 after TERM/INT without CMD; 100 when the service files
-    are invalid (nothing is started); 111 if a system call fails at start-up; 2 for a usage
+    are invalid or IBEX_POLICY is violated (nothing is started); 111 if a system call fails at start-up; 2 for a usage
     error. See docs/init.md and docs/service-files.md.
 
     """

@@ -56,6 +56,8 @@ public struct InitProgram: ~Copyable {
   public static func main(options: InitOptions, argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
     guard let inherited = BecomeInit.takeOver() else { return ExitCode.systemFailure }
     var environment = ThisProcess.environmentStrings
+    // IBEX_POLICY: the container's posture is judged before anything starts (docs/doctor.md).
+    if let code = BootPolicy.check(environment: environment) { return code }
     let root = options.root ?? Environment.value(of: "IBEX_ROOT", in: environment) ?? ""
     var searchPath = Environment.value(of: "PATH", in: environment) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     let users = UserDatabase(

@@ -116,6 +116,11 @@ int ibex_connect(const char *path, int timeout_ms);
 /// geteuid(2).
 uint32_t ibex_geteuid(void);
 
+/// `ibex doctor`'s system-call probes: each is tried with arguments that change nothing; the
+/// result is 0 or -errno (EPERM/EACCES/ENOSYS: a seccomp filter blocked it).
+enum { IBEX_PROBE_UNSHARE = 0, IBEX_PROBE_KEYCTL = 1, IBEX_PROBE_PTRACE = 2 };
+int ibex_probe_syscall(int which);
+
 // MARK: - Signals
 
 /// Blocks every signal except the synchronous fault signals (SEGV, BUS, FPE, ILL, ABRT,

@@ -1,7 +1,8 @@
 // libFuzzer entry point for ibex's parsers (scripts/fuzz.sh builds and runs it).
 // Every input goes through each parser that reads untrusted text: control requests and JSON
 // (the control socket), unit files and service definitions, time spans, signal names,
-// environment files, command-line expansion and s6 up/down files (execline lexing). A crash,
+// environment files, command-line expansion, s6 up/down files (execline lexing), and what
+// `ibex doctor` reads (policy files, /proc/self/status, mountinfo, uid_map). A crash,
 // a hang or a trap is a bug.
 import IbexConfig
 import IbexCore
@@ -19,6 +20,10 @@ public func fuzzParsers(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   _ = try? TimeSpan(parsing: text)
   _ = Signal(parsing: text)
   _ = Environment.parseFile(text)
+  if let policy = try? Policy.parse(text, file: "fuzz.policy") { _ = policy.violations(Observation()) }
+  _ = ProcessStatus(parsing: text)
+  _ = Mount.parse(text)
+  _ = IDMapRange.parse(text)
   _ = Environment.expand(text.split(separator: " ").map(String.init), in: ["A=1", "B=two words"])
   return 0
 }

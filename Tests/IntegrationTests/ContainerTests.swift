@@ -8,7 +8,12 @@ struct ContainerBundle {
   let path = makeScratchDirectory()
   var rootfs: String { "\(path)/rootfs" }
 
-  init(args: [String], readonlyRoot: Bool = true, services: [String: String] = [:]) throws {
+  /// `configure` changes the generated config.json last (a posture under test: capabilities,
+  /// seccomp, mounts, devices, namespaces, resources).
+  init(
+    args: [String], readonlyRoot: Bool = true, services: [String: String] = [:],
+    configure: (inout [String: Any]) -> Void = { _ in }
+  ) throws {
     let fm = FileManager.default
     for dir in ["bin", "proc", "dev", "sys", "tmp", "etc"] {
       try fm.createDirectory(atPath: "\(rootfs)/\(dir)", withIntermediateDirectories: true)
@@ -47,6 +52,7 @@ struct ContainerBundle {
     var root = config["root"] as! [String: Any]
     root["readonly"] = readonlyRoot
     config["root"] = root
+    configure(&config)
     try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
   }
 

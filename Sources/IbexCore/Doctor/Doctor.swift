@@ -102,7 +102,7 @@ extension Observation {
     let upper = String(decoding: name.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
     if upper.hasSuffix("_FILE") || upper.hasPrefix("IBEX_") || upper.hasPrefix("S6_") { return false }
     for word in ["PASSWORD", "PASSWD", "TOKEN", "SECRET", "CREDENTIAL", "API_KEY", "PRIVATE_KEY", "ACCESS_KEY"]
-    where upper.contains(word) {
+    where upper.hasInfix(word) {
       return true
     }
     return upper.hasSuffix("_KEY") || upper == "KEY"
@@ -111,7 +111,7 @@ extension Observation {
   /// Whether the LSM label says unconfined (AppArmor `unconfined`, SELinux `unconfined_t`, `spc_t`).
   public var unconfinedLSM: Bool {
     guard let label = securityLabel else { return false }
-    return label == "unconfined" || label.hasPrefix("unconfined ") || label.contains(":unconfined_t:") || label.contains(":spc_t:")
+    return label == "unconfined" || label.hasPrefix("unconfined ") || label.hasInfix(":unconfined_t:") || label.hasInfix(":spc_t:")
   }
 }
 

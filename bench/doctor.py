@@ -13,8 +13,10 @@ under test at /sbin/ibex, /etc/passwd and /etc/group) gets its own /proc and
   * init+policy   the same with IBEX_POLICY=restricted IBEX_POLICY_MODE=warn (every
                   control is evaluated and logged; the boot goes on).
 
-Reported: medians; doctor's cost = doctor - true (target <= 20 ms); the boot
-check's cost = (init+policy) - init, paired per round (target <= 5 ms).
+Reported: medians of wall time and of CPU time (user + system, from wait4);
+doctor's cost = doctor - true (target <= 20 ms); the boot check's cost =
+(init+policy) - init, paired per round (target <= 5 ms). On a loaded machine
+wall times inflate (the load average is printed); CPU times do not.
 
     sudo bench/doctor.py --ibex .build-release/ibex
     sudo bench/doctor.py --quick --json /tmp/doctor.json
@@ -72,13 +74,16 @@ def remove_root(root: Path) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, from wait4) of one run, in ms."""
     start = time.perf_counter()
-    result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
     elapsed = (time.perf_counter() - start) * 1000
-    if result.returncode != 0:
-        raise SystemExit(f"bench: error: {' '.join(command)} exited {result.returncode}")
-    return elapsed
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"bench: error: {' '.join(command)} exited {process.returncode}")
+    return elapsed, (usage.ru_utime + usage.ru_stime) * 1000
 
 
 def main() -> None:
@@ -105,30 +110,40 @@ def main() -> None:
                         base_env | {"IBEX_POLICY": "restricted", "IBEX_POLICY_MODE": "warn"}),
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     try:
         for name, (command, env) in variants.items():  # warm-up
             timed(command, env)
         log(f"{rounds} rounds of {', '.join(variants)}")
         for _ in range(rounds):
             for name, (command, env) in variants.items():
-                samples[name].append(timed(command, env))
+                wall, used = timed(command, env)
+                samples[name].append(wall)
+                cpu[name].append(used)
     finally:
         remove_root(root)
     median = {name: statistics.median(values) for name, values in samples.items()}
+    cpu_median = {name: statistics.median(values) for name, values in cpu.items()}
     doctor_cost = median["doctor"] - median["true"]
     check_cost = statistics.median(p - i for p, i in zip(samples["init+policy"], samples["init"]))
-    print("| program | median (ms) |")
-    print("|---|---|")
-    for name in variants:
-        print(f"| {name} | {median[name]:.2f} |")
+    load = os.getloadavg()[0]
+    print(f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs (wall times inflate with load; CPU times do not)")
     print()
+    print("| program | median wall (ms) | median CPU, user+system (ms) |")
+    print("|---|---|---|")
+    for name in variants:
+        print(f"| {name} | {median[name]:.2f} | {cpu_median[name]:.2f} |")
+    print()
+    print(f"CPU: doctor {cpu_median['doctor'] - cpu_median['true']:.2f} ms beyond /bin/true; "
+          f"boot check {cpu_median['init+policy'] - cpu_median['init']:.2f} ms")
     print(f"ibex doctor: {doctor_cost:.2f} ms beyond /bin/true (target <= {DOCTOR_TARGET_MS:.0f} ms): "
           f"{'met' if doctor_cost <= DOCTOR_TARGET_MS else 'MISSED'}")
     print(f"boot check (IBEX_POLICY=restricted): {check_cost:.2f} ms added to the boot, paired median "
           f"(target <= {BOOT_CHECK_TARGET_MS:.0f} ms): {'met' if check_cost <= BOOT_CHECK_TARGET_MS else 'MISSED'}")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "rounds": rounds, "median_ms": median, "doctor_cost_ms": doctor_cost, "boot_check_cost_ms": check_cost,
+            "rounds": rounds, "median_ms": median, "median_cpu_ms": cpu_median, "load": load,
+            "doctor_cost_ms": doctor_cost, "boot_check_cost_ms": check_cost,
             "targets_ms": {"doctor": DOCTOR_TARGET_MS, "boot_check": BOOT_CHECK_TARGET_MS},
         }, indent=2))
     if doctor_cost > DOCTOR_TARGET_MS or check_cost > BOOT_CHECK_TARGET_MS:

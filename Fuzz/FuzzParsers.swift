@@ -1,29 +1,98 @@
 // libFuzzer entry point for ibex's parsers (scripts/fuzz.sh builds and runs it).
-// Every input goes through each parser that reads untrusted text: control requests and JSON
-// (the control socket), unit files and service definitions, time spans, signal names,
-// environment files, command-line expansion, s6 up/down files (execline lexing), and what
-// `ibex doctor` reads (policy files, /proc/self/status, mountinfo, uid_map). A crash,
-// a hang or a trap is a bug.
+//
+// Every parser that reads untrusted text is one named target below. A crash, a hang, a trap or
+// a broken invariant (precondition) is a bug. The environment variable IBEX_FUZZ_TARGET selects
+// one target (`scripts/fuzz.sh --each SECONDS TARGET...` sets it, so each parser gets the whole
+// time and its own corpus); unset, every input goes through every target (`scripts/fuzz.sh 20`).
+//
+// Adding a parser (calendar expressions, cron lines, HTTP requests, ...):
+//   1. add one `FuzzTarget(name: "...") { text in ... }` entry to `fuzzTargets`: feed the text to
+//      the parser and, where there is one, check a round trip with `precondition`;
+//   2. put a few valid inputs in Fuzz/corpus/<name>/ (one file each) as seeds;
+//   3. if the parser lives in a new module, add that module to the `modules` list in
+//      scripts/fuzz.sh (and import it here).
+// `scripts/fuzz.sh --list` prints the targets; docs/development.md has the per-target numbers.
+import Glibc
 import IbexConfig
 import IbexCore
+import IbexLog
+
+struct FuzzTarget: Sendable {
+  let name: String
+  let run: @Sendable (String) -> Void
+}
+
+let fuzzTargets: [FuzzTarget] = [
+  // The control socket: one request line, and the JSON of answers.
+  FuzzTarget(name: "control") { text in _ = try? ControlRequest(parsing: text) },
+  FuzzTarget(name: "json") { text in
+    if let value = JSONValue(parsing: text) { precondition(JSONValue(parsing: value.encoded) == value, "JSON round trip") }
+  },
+  // Native service files: the unit-file syntax, the service model, command-line words.
+  FuzzTarget(name: "unit-file") { text in
+    if let entries = try? UnitFile.parse(text, file: "fuzz.service") {
+      _ = try? ServiceFileParser.parse(name: "fuzz", entries: entries, location: SourceLocation(file: "fuzz.service", line: 1))
+    }
+    _ = try? UnitFile.words(text)
+  },
+  // s6-overlay files: up/down (execline lexing), fix-attrs.d, the S6_* variables, s6-log scripts.
+  FuzzTarget(name: "execline") { text in
+    if let result = try? ExeclineLexer.lex(text, file: "up") { _ = ExeclineLexer.display(result.words) }
+  },
+  FuzzTarget(name: "s6-fix-attrs") { text in _ = try? FixAttrsRule.parse(text, file: "fix-attrs.d/fuzz") },
+  FuzzTarget(name: "s6-settings") { text in
+    _ = S6Settings.parse(environment: text.split(separator: "\n").map(String.init))
+  },
+  FuzzTarget(name: "s6-log-script") { text in _ = try? S6LogScript(parsing: text) },
+  // Environment files (EnvironmentFile=, s6 container_environment) and $VAR expansion.
+  FuzzTarget(name: "environment") { text in
+    _ = Environment.parseFile(text)
+    _ = Environment.expand(text.split(separator: " ").map(String.init), in: ["A=1", "B=two words"])
+  },
+  // Durations (RestartSec=, timeouts) and signal names (KillSignal=, the control protocol).
+  FuzzTarget(name: "time-span") { text in
+    _ = try? TimeSpan(parsing: text)
+    _ = Signal(parsing: text)
+  },
+  // What `ibex doctor` reads: policy files, /proc/self/status, mountinfo, uid_map.
+  FuzzTarget(name: "doctor-policy") { text in
+    if let policy = try? Policy.parse(text, file: "fuzz.policy") { _ = policy.violations(Observation()) }
+  },
+  FuzzTarget(name: "proc-status") { text in _ = ProcessStatus(parsing: text) },
+  FuzzTarget(name: "mountinfo") { text in _ = Mount.parse(text) },
+  FuzzTarget(name: "uid-map") { text in _ = IDMapRange.parse(text) },
+  // /etc/passwd and /etc/group of the image.
+  FuzzTarget(name: "passwd") { text in
+    let database = UserDatabase(passwd: text, group: text)
+    _ = database.account("root")
+  },
+]
+
+/// The targets this process runs: the one named by IBEX_FUZZ_TARGET, or all.
+let selectedTargets: [FuzzTarget] = {
+  guard let raw = getenv("IBEX_FUZZ_TARGET"), !String(cString: raw).isEmpty, String(cString: raw) != "all" else { return fuzzTargets }
+  let name = String(cString: raw)
+  guard let target = fuzzTargets.first(where: { $0.name == name }) else {
+    let names = fuzzTargets.map(\.name).joined(separator: " ")
+    fputs("fuzz: unknown target '\(name)'; targets: \(names)\n", stderr)
+    exit(2)
+  }
+  return [target]
+}()
+
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
+  if let raw = getenv("IBEX_FUZZ_TARGET"), String(cString: raw) == "list" {
+    for target in fuzzTargets { print(target.name) }
+    exit(0)
+  }
+  _ = selectedTargets
+  return 0
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzParsers(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-  _ = try? ControlRequest(parsing: text)
-  if let value = JSONValue(parsing: text) { precondition(JSONValue(parsing: value.encoded) == value, "JSON round trip") }
-  if let entries = try? UnitFile.parse(text, file: "fuzz.service") {
-    _ = try? ServiceFileParser.parse(name: "fuzz", entries: entries, location: SourceLocation(file: "fuzz.service", line: 1))
-  }
-  _ = try? UnitFile.words(text)
-  if let result = try? ExeclineLexer.lex(text, file: "up") { _ = ExeclineLexer.display(result.words) }
-  _ = try? TimeSpan(parsing: text)
-  _ = Signal(parsing: text)
-  _ = Environment.parseFile(text)
-  if let policy = try? Policy.parse(text, file: "fuzz.policy") { _ = policy.violations(Observation()) }
-  _ = ProcessStatus(parsing: text)
-  _ = Mount.parse(text)
-  _ = IDMapRange.parse(text)
-  _ = Environment.expand(text.split(separator: " ").map(String.init), in: ["A=1", "B=two words"])
+  for target in selectedTargets { target.run(text) }
   return 0
 }

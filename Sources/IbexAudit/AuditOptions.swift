@@ -16,6 +16,11 @@ public struct AuditOptions: Sendable {
   /// Values for compose interpolation (`--env-file`).
   public var environment: [String: String] = [:]
   public var workingDirectory: URL
+  /// Larger files are not read (IBX-META-001): the cost of an audit grows linearly with the
+  /// input (bench/audit/hostile.py), and real Dockerfiles, compose files and manifests are far
+  /// smaller (`--max-file-size`).
+  public var maxFileSize = AuditOptions.defaultMaxFileSize
+  public static let defaultMaxFileSize = 16 << 20
 
   public init(paths: [String], configuration: Configuration = Configuration(), workingDirectory: URL? = nil) {
     self.paths = paths

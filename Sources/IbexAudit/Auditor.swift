@@ -2,7 +2,8 @@ import Foundation
 
 /// Finds the inputs, parses them, runs the rules and applies suppressions.
 public enum Auditor {
-  enum InputType { case dockerfile, yaml }
+  /// `unknown`: a file named on the command line whose name says neither; its content decides.
+  enum InputType { case dockerfile, yaml, unknown }
 
   struct Input {
     var url: URL
@@ -28,7 +29,18 @@ public enum Auditor {
       // Found by walking a directory: parse only what can be a compose file or a manifest, so
       // unrelated YAML/JSON (CI workflows, data files) costs little and cannot fail the run.
       if input.type == .yaml, !input.explicit, !mayBeAudited(prefixOf: input.url) { continue }
-      guard let text = read(input, errors: &errors) else { continue }
+      guard let text = read(input, limit: options.maxFileSize, errors: &errors) else { continue }
+      var input = input
+      if input.type == .unknown {
+        if looksLikeDockerfile(text) {
+          input.type = .dockerfile
+        } else if mayBeAudited(text) {
+          input.type = .yaml
+        } else {
+          findings.append(skip(input.display, "not a Dockerfile (no instruction on its first line), compose file or Kubernetes manifest", enabled))
+          continue
+        }
+      }
       switch input.type {
       case .dockerfile:
         do {
@@ -38,6 +50,8 @@ public enum Auditor {
         } catch {
           errors.append(parseFailure(input.display, error, kind: .dockerfile))
         }
+      case .unknown:
+        continue
       case .yaml:
         if text.contains("{{") && text.contains("}}") {
           findings.append(skip(input.display, "templated file (Helm {{ }}); audit the rendered output, e.g. helm template ... > rendered.yaml", enabled))
@@ -140,6 +154,23 @@ public enum Auditor {
     return false
   }
 
+  /// The first line that is not blank, a comment or a parser directive starts with a Dockerfile
+  /// instruction written in capitals (`docker build -f app.docker` takes any name; prose such as
+  /// "From here..." is not one).
+  static func looksLikeDockerfile(_ text: String) -> Bool {
+    var scanned = 0
+    for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+      scanned += line.utf8.count + 1
+      if scanned > 65_536 { return false }
+      let trimmed = line.drop(while: { $0 == " " || $0 == "\t" || $0 == "\u{FEFF}" })
+      if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.allSatisfy({ $0 == "\r" }) { continue }
+      let keyword = String(trimmed.prefix(while: { $0.isASCII && $0.isUppercase }))
+      let after = trimmed.dropFirst(keyword.count).first
+      return DockerfileParser.instructions.contains(keyword) && (after == nil || after == " " || after == "\t" || after == "\r")
+    }
+    return false
+  }
+
   static func skip(_ file: String, _ reason: String, _ enabled: Set<String>) -> Finding {
     Finding(ruleID: "IBX-META-004", severity: .info, kind: .meta, file: file, start: .start, object: "file", message: "skipped: \(reason)", snippet: "skipped")
   }
@@ -149,20 +180,39 @@ public enum Auditor {
             message: "not audited: \(error.message)", snippet: "parse error")
   }
 
-  static func read(_ input: Input, errors: inout [Finding]) -> String? {
+  static func read(_ input: Input, limit: Int, errors: inout [Finding]) -> String? {
+    func fail(_ message: String, _ snippet: String) -> String? {
+      errors.append(Finding(ruleID: "IBX-META-001", severity: .high, kind: .meta, file: input.display, start: .start, object: "file",
+                            message: "not audited: \(message)", snippet: snippet))
+      return nil
+    }
     do {
-      let data = try Data(contentsOf: input.url)
+      // Only regular files: a FIFO or a device named on the command line would block or never end.
+      let attributes = try FileManager.default.attributesOfItem(atPath: input.url.path)
+      if let type = attributes[.type] as? FileAttributeType, type != .typeRegular {
+        return fail("not a regular file", "not a file")
+      }
+      if let size = (attributes[.size] as? NSNumber)?.intValue, size > limit {
+        return fail("the file has \(size) bytes, more than the limit of \(sizeText(limit)); raise it with --max-file-size if the file is really this big", "too big")
+      }
+      let handle = try FileHandle(forReadingFrom: input.url)
+      defer { try? handle.close() }
+      // The file may have grown since it was measured: never read more than the limit.
+      let data = try handle.read(upToCount: limit + 1) ?? Data()
+      if data.count > limit {
+        return fail("the file has more than \(sizeText(limit)); raise the limit with --max-file-size if the file is really this big", "too big")
+      }
       guard let text = String(data: data, encoding: .utf8) else {
-        errors.append(Finding(ruleID: "IBX-META-001", severity: .high, kind: .meta, file: input.display, start: .start, object: "file",
-                              message: "not audited: the file is not UTF-8 text", snippet: "encoding"))
-        return nil
+        return fail("the file is not UTF-8 text", "encoding")
       }
       return text
     } catch {
-      errors.append(Finding(ruleID: "IBX-META-001", severity: .high, kind: .meta, file: input.display, start: .start, object: "file",
-                            message: "not audited: unable to read the file: \(Self.reason(error))", snippet: "unreadable"))
-      return nil
+      return fail("unable to read the file: \(Self.reason(error))", "unreadable")
     }
+  }
+
+  static func sizeText(_ bytes: Int) -> String {
+    bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
   }
 
   static func reason(_ error: any Error) -> String {
@@ -264,7 +314,7 @@ public enum Auditor {
       } else if isYAMLName(name) {
         type = .yaml
       } else if explicit {
-        type = .dockerfile
+        type = .unknown
       } else {
         return
       }

@@ -18,10 +18,12 @@ public enum Environment {
     assignment.firstIndex(of: "=").map { assignment[..<$0] } ?? Substring(assignment)
   }
 
-  /// The value of `name` in `environment`.
+  /// The value of `name` in `environment`. An entry without `=` (execve(2) allows them in a
+  /// process's environment) sets nothing.
   public static func value(of name: String, in environment: [String]) -> String? {
-    for assignment in environment where self.name(of: assignment) == name {
-      return String(assignment[assignment.index(after: assignment.firstIndex(of: "=")!)...])
+    for assignment in environment {
+      guard let equals = assignment.firstIndex(of: "="), assignment[..<equals] == name else { continue }
+      return String(assignment[assignment.index(after: equals)...])
     }
     return nil
   }

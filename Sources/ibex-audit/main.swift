@@ -42,6 +42,9 @@ struct IbexAuditCommand: ParsableCommand {
   @Option(name: [.customShort("o"), .customLong("output")], help: "Write the report to this file instead of standard output.")
   var output: String?
 
+  @Option(name: .customLong("max-file-size"), help: "Largest input to read, in MiB (default 16); a larger file is reported as not audited (exit 3).")
+  var maxFileSize: Int?
+
   @Flag(name: .customLong("no-color"), help: "Never colour the text output (colour is used only on a terminal and without NO_COLOR).")
   var noColor = false
 
@@ -99,6 +102,10 @@ struct IbexAuditCommand: ParsableCommand {
       }
     }
     options.target = target
+    if let maxFileSize {
+      guard maxFileSize > 0, maxFileSize <= 4096 else { throw ValidationError("invalid --max-file-size \(maxFileSize); give MiB between 1 and 4096") }
+      options.maxFileSize = maxFileSize << 20
+    }
     options.requireSuppressionReason = requireSuppressionReason
     options.reportUnusedSuppressions = reportUnusedSuppressions
     options.honorForeignSuppressions = honorForeignSuppressions

@@ -40,6 +40,29 @@ struct DiscoveryTests {
     #expect(report.exitCode == 0)
   }
 
+  @Test("a file named on the command line that is not a Dockerfile, compose file or manifest is skipped as IBX-META-004, exit 0")
+  func explicitNonDockerfile() throws {
+    for (name, text) in [("README.md", "# ibex\n\nFrom here on, services are supervised.\n"), ("notes.txt", "just some text\n"), ("empty", "")] {
+      let report = audit(text: text, name: name)
+      #expect(report.errors.isEmpty, "\(name)")
+      #expect(report.findings.map(\.ruleID) == ["IBX-META-004"], "\(name)")
+      #expect(report.findings.first?.message == "skipped: not a Dockerfile (no instruction on its first line), compose file or Kubernetes manifest")
+      #expect(report.exitCode == 0)
+    }
+  }
+
+  @Test("a Dockerfile under any name is audited by its content; a broken one still fails with IBX-META-001")
+  func explicitDockerfileByContent() throws {
+    let good = audit(text: "# syntax=docker/dockerfile:1\nFROM alpine:3.20\nUSER root\n", name: "app.docker")
+    #expect(good.findings.contains { $0.ruleID == "IBX-DF-001" })
+    let broken = audit(text: "RUN make\nFROM alpine:3.20\n", name: "build.containerfile.in")
+    #expect(broken.errors.map(\.ruleID) == ["IBX-META-001"])
+    #expect(broken.exitCode == 3)
+    let manifest = audit(text: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n", name: "pod.manifest")
+    #expect(manifest.errors.isEmpty)
+    #expect(!manifest.findings.contains { $0.ruleID == "IBX-META-004" })
+  }
+
   @Test("paths.exclude removes matching files from the walk")
   func excluded() throws {
     let root = try tree(["vendor/Dockerfile": "FROM alpine\n", "Dockerfile": "FROM alpine:3.20\nUSER 10001\nHEALTHCHECK NONE\n"])

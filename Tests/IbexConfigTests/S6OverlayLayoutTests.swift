@@ -110,6 +110,16 @@ struct S6SettingsTests {
     #expect(S6Settings.parse(environment: ["S6_KILL_FINISH_MAXTIME=0"]).settings.killFinishMaxTime == nil)
     #expect(S6Settings.parse(environment: ["S6_SERVICES_GRACETIME=-1"]).warnings == ["S6_SERVICES_GRACETIME=-1 is not a number (digits only): using 3000"])
   }
+
+  @Test("an environment entry without '=' (execve allows it) sets nothing instead of crashing PID 1 (found by scripts/fuzz.sh)")
+  func entryWithoutEquals() {
+    let (settings, warnings) = S6Settings.parse(environment: ["S6_VERBOSITY", "S6_KEEP_ENV", "S6_KILL_GRACETIME=5000"])
+    #expect(settings.verbosity == 2 && !settings.keepEnvironment)
+    #expect(settings.killGraceTime == .milliseconds(5000))
+    #expect(warnings.isEmpty)
+    #expect(Environment.value(of: "A", in: ["A", "A=1"]) == "1")
+    #expect(Environment.value(of: "A", in: ["A"]) == nil)
+  }
 }
 
 @Suite("execline lexer (up and down files)")

@@ -45,13 +45,19 @@ swift build -c release --product ibex --scratch-path "$scratch" --disable-local-
   -Xswiftc -Xclang-linker -Xswiftc -Wno-unused-command-line-argument \
   -Xlinker -L"$embedded_lib" -Xlinker -lswiftUnicodeDataTables -Xlinker -lm >&2
 
-# 2. The shim against musl, then the link.
+# 2. The shim against musl, then the link. `ibex version` reports the commit (IBEX_COMMIT, else
+#    git's HEAD with -dirty for uncommitted changes, else "unknown": a Docker build context has
+#    no .git, so images/alpine/Dockerfile passes IBEX_REVISION) and the kind of build.
+commit=${IBEX_COMMIT:-$(scripts/commit-id.sh 2>/dev/null || echo unknown)}
+commit=$(printf '%s' "$commit" | tr -cd 'A-Za-z0-9._-' | cut -c1-64)
+[ -n "$commit" ] || commit=unknown
 build="$scratch/$arch-unknown-linux-gnu/release"
 objects=$(grep -v '/CIbex.build/' "$build/ibex.product/Objects.LinkFileList")
 shim="$scratch/musl"
 mkdir -p "$shim"
 for source in Sources/CIbex/*.c; do
   musl-gcc -Os -fPIE -fstack-protector-strong -ffunction-sections -fdata-sections -Wall -Wextra -Werror \
+    -DIBEX_COMMIT="\"$commit\"" -DIBEX_BUILD='"static-PIE, musl"' \
     -ISources/CIbex/include -c "$source" -o "$shim/$(basename "$source" .c).o"
 done
 unstripped="$scratch/ibex-musl"

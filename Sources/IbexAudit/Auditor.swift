@@ -256,16 +256,41 @@ public enum Auditor {
                             message: "ibex-ignore without a reason; add one after --, e.g. # ibex-ignore IBX-DF-024 -- health is checked by Kubernetes", snippet: "no reason"))
       }
     }
-    for index in findings.indices where findings[index].suppression == nil {
-      for c in comments.indices {
-        let comment = comments[c]
-        guard comment.rules.contains(findings[index].ruleID) else { continue }
-        guard findings[index].scopeLines.contains(where: { comment.target.contains($0) }) else { continue }
-        if comment.reason == nil && options.requireSuppressionReason { continue }
-        findings[index].suppression = Suppression(kind: .inSource, justification: comment.reason ?? "")
-        comments[c].used = true
-        break
+    // A finding takes the first comment (in file order) that names its rule and covers one of
+    // its lines. Indexed by rule and covered line, so that many comments and many findings do
+    // not cost their product: for each (rule, target) only the first usable comment matters.
+    struct Targets {
+      var first: [ClosedRange<Int>: Int] = [:]
+      var byLine: [Int: [ClosedRange<Int>]] = [:]
+      var wide: [ClosedRange<Int>] = []
+    }
+    var byRule: [String: Targets] = [:]
+    for c in comments.indices {
+      let comment = comments[c]
+      if comment.reason == nil && options.requireSuppressionReason { continue }
+      for rule in Set(comment.rules) {
+        guard byRule[rule]?.first[comment.target] == nil else { continue }
+        byRule[rule, default: Targets()].first[comment.target] = c
+        if comment.target.count <= 256 {
+          for line in comment.target { byRule[rule]!.byLine[line, default: []].append(comment.target) }
+        } else {
+          byRule[rule]!.wide.append(comment.target)
+        }
       }
+    }
+    for index in findings.indices where findings[index].suppression == nil {
+      guard let targets = byRule[findings[index].ruleID] else { continue }
+      var chosen: Int?
+      func consider(_ target: ClosedRange<Int>) {
+        if let c = targets.first[target], chosen.map({ c < $0 }) ?? true { chosen = c }
+      }
+      for line in findings[index].scopeLines {
+        for target in targets.byLine[line] ?? [] { consider(target) }
+      }
+      for target in targets.wide where findings[index].scopeLines.contains(where: { target.contains($0) }) { consider(target) }
+      guard let c = chosen else { continue }
+      findings[index].suppression = Suppression(kind: .inSource, justification: comments[c].reason ?? "")
+      comments[c].used = true
     }
     if options.reportUnusedSuppressions {
       for comment in comments where !comment.used && !comment.foreign {

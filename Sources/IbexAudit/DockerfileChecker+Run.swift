@@ -426,13 +426,13 @@ extension DockerfileChecker {
 extension DockerfileModel.Stage {
   /// Whether a `SHELL` with pipefail is in effect before `instruction`.
   func pipefailShell(before instruction: Instruction) -> Bool {
-    var result = false
-    for (candidate, _) in instructions {
-      if candidate.position >= instruction.position { break }
-      if candidate.keyword == "SHELL" {
-        result = candidate.execForm?.contains("pipefail") ?? false
-      }
+    // The last SHELL before the instruction (binary search: one walk per RUN was quadratic).
+    var low = 0
+    var high = shells.count
+    while low < high {
+      let middle = (low + high) / 2
+      if shells[middle].position < instruction.position { low = middle + 1 } else { high = middle }
     }
-    return result
+    return low > 0 && shells[low - 1].pipefail
   }
 }

@@ -249,11 +249,10 @@ struct DockerfileChecker {
     default:
       break
     }
-    if !onbuild, ["CMD", "ENTRYPOINT", "HEALTHCHECK"].contains(instruction.keyword) {
-      let earlier = stage.instructions.filter { $0.instruction.keyword == instruction.keyword && $0.instruction.position < instruction.position }
-      if let first = earlier.first {
-        report("IBX-DF-028", "stage \(stage.displayName) has more than one \(instruction.keyword) (first at line \(first.instruction.position.line)); only the last one applies")
-      }
+    if !onbuild, ["CMD", "ENTRYPOINT", "HEALTHCHECK"].contains(instruction.keyword),
+      let first = stage.firstOf[instruction.keyword], first < instruction.position
+    {
+      report("IBX-DF-028", "stage \(stage.displayName) has more than one \(instruction.keyword) (first at line \(first.line)); only the last one applies")
     }
   }
 
@@ -344,7 +343,8 @@ struct DockerfileChecker {
     }
     if !Self.isAbsolute(destination.text), !destination.text.hasPrefix("<<") {
       let hasWorkdir = model.chain(from: stage.index).contains { s in
-        s.instructions.contains { $0.instruction.keyword == "WORKDIR" && ($0.instruction.position < instruction.position || s.index != stage.index) }
+        guard let workdir = s.firstOf["WORKDIR"] else { return false }
+        return workdir < instruction.position || s.index != stage.index
       }
       if !hasWorkdir {
         report("IBX-DF-030", destination.position,

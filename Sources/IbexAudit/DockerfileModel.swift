@@ -12,6 +12,10 @@ struct DockerfileModel {
     var parent: Int?
     /// Instructions after `FROM`, each with the variables in scope before it.
     var instructions: [(instruction: Instruction, expander: VariableExpander)] = []
+    /// The stage's SHELL instructions in order, and whether each sets pipefail.
+    var shells: [(position: SourcePosition, pipefail: Bool)] = []
+    /// Position of the stage's first instruction of each keyword.
+    var firstOf: [String: SourcePosition] = [:]
     /// POSIX shell rules do not apply (Windows image, `cmd`/`powershell` SHELL, backtick escape).
     var isWindows = false
 
@@ -31,6 +35,8 @@ struct DockerfileModel {
     self.file = file
     var globals = VariableExpander(escape: file.escape)
     var stages: [Stage] = []
+    var finalScopes: [Int: VariableExpander] = [:]
+    var stageNames: [String: Int] = [:]
     for instruction in file.instructions {
       if instruction.keyword == "FROM" {
         let words = DockerfileWords.split(instruction.arguments.characters, escape: file.escape)
@@ -39,7 +45,7 @@ struct DockerfileModel {
         var name: String?
         if words.count >= 3, words[1].raw.lowercased() == "as" { name = words[2].raw.lowercased() }
         var stage = Stage(index: stages.count, name: name, from: instruction, image: expanded.isUnknown ? nil : expanded.text)
-        if let image = stage.image?.lowercased(), let parent = stages.lastIndex(where: { $0.name == image }) {
+        if let image = stage.image?.lowercased(), let parent = stageNames[image] {
           stage.parent = parent
           stage.isWindows = stages[parent].isWindows
         }
@@ -47,6 +53,7 @@ struct DockerfileModel {
         if file.escape == "`" || ["windows", "nanoserver", "servercore"].contains(where: { lowerImage.contains($0) }) {
           stage.isWindows = true
         }
+        if let name { stageNames[name] = stage.index }
         stages.append(stage)
         continue
       }
@@ -55,9 +62,9 @@ struct DockerfileModel {
           for pair in DockerfileWords.pairs(instruction, escape: file.escape) {
             if let value = pair.value {
               let result = globals.expand(value)
-              globals.variables[pair.name] = result.isUnknown ? .overridable : .set(result.text)
+              globals.set(pair.name, result.isUnknown ? .overridable : .set(result.text), byENV: false)
             } else {
-              globals.variables[pair.name] = .overridable
+              globals.set(pair.name, .overridable, byENV: false)
             }
           }
         }
@@ -69,8 +76,10 @@ struct DockerfileModel {
         // Start of a stage: ENV is inherited from the parent stage, ARG is not.
         var fresh = VariableExpander(escape: file.escape)
         if let parent = stages[index].parent, let last = stages[parent].instructions.last {
-          let inherited = Self.apply(last.instruction, to: last.expander, globals: globals)
-          fresh.variables = inherited.variables.filter { stages[parent].envNames.contains($0.key) }
+          // The parent's scope after its last instruction, computed once per parent.
+          let final = finalScopes[parent] ?? Self.apply(last.instruction, to: last.expander, globals: globals)
+          finalScopes[parent] = final
+          fresh = VariableExpander.inheriting(from: final)
         }
         scope = fresh
       }
@@ -79,6 +88,10 @@ struct DockerfileModel {
       {
         stages[index].isWindows = true
       }
+      if instruction.keyword == "SHELL" {
+        stages[index].shells.append((instruction.position, instruction.execForm?.contains("pipefail") ?? false))
+      }
+      if stages[index].firstOf[instruction.keyword] == nil { stages[index].firstOf[instruction.keyword] = instruction.position }
       stages[index].instructions.append((instruction, scope!))
     }
     self.stages = stages
@@ -98,16 +111,16 @@ struct DockerfileModel {
       for pair in DockerfileWords.pairs(instruction, escape: expander.escape) {
         if let value = pair.value {
           let result = expander.expand(value)
-          next.variables[pair.name] = result.isUnknown ? .overridable : .set(result.text)
+          next.set(pair.name, result.isUnknown ? .overridable : .set(result.text), byENV: false)
         } else {
-          next.variables[pair.name] = globals.variables[pair.name] ?? .overridable
+          next.set(pair.name, globals[pair.name] ?? .overridable, byENV: false)
         }
       }
     case "ENV":
       // All values of one ENV are expanded with the scope from before it: `ENV A=1 B=$A` uses the old A.
       for pair in DockerfileWords.pairs(instruction, escape: expander.escape) {
         let result = expander.expand(pair.value ?? "")
-        next.variables[pair.name] = result.isUnknown ? .overridable : .set(result.text)
+        next.set(pair.name, result.isUnknown ? .overridable : .set(result.text), byENV: true)
       }
     default:
       break
@@ -127,17 +140,5 @@ struct DockerfileModel {
       current = stages[parent]
     }
     return result
-  }
-}
-
-extension DockerfileModel.Stage {
-  /// Names set by `ENV` in this stage (and, via the scope, its parents).
-  var envNames: Set<String> {
-    var names = Set<String>()
-    for (instruction, expander) in instructions where instruction.keyword == "ENV" {
-      for pair in DockerfileWords.pairs(instruction, escape: expander.escape) { names.insert(pair.name) }
-    }
-    if let first = instructions.first { names.formUnion(first.expander.variables.keys) }
-    return names
   }
 }

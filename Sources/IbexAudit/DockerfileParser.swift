@@ -14,6 +14,7 @@ public enum DockerfileParser {
   static let flagInstructions: Set<String> = ["FROM", "RUN", "COPY", "ADD", "HEALTHCHECK"]
   static let heredocInstructions: Set<String> = ["RUN", "COPY", "ADD"]
   static let knownDirectives: Set<String> = ["syntax", "escape", "check"]
+  public static let maxStages = 128
 
   public static func parse(_ source: String) throws(ParseError) -> Dockerfile {
     var text = source
@@ -87,6 +88,12 @@ public enum DockerfileParser {
       }
       file.instructions.append(instruction)
       index = current + 1
+    }
+    // Bounded so that walking a chain of stages stays cheap (BuildKit has no limit; real files
+    // have a few stages).
+    let froms = file.instructions.lazy.filter { $0.keyword == "FROM" }
+    if let first = froms.dropFirst(maxStages).first {
+      throw ParseError("more than \(maxStages) stages (FROM instructions); ibex-audit does not audit a file this large", at: first.position)
     }
     if file.instructions.isEmpty {
       throw ParseError("the file has no instructions; a Dockerfile needs at least a FROM", at: .start)

@@ -39,7 +39,7 @@ public struct Rule: Sendable {
   }
 
   /// Anchor of the rule in docs/audit.md, for `helpUri`.
-  public var helpURI: String { "https://github.com/ibex-init/ibex/blob/main/docs/audit.md#\(id.lowercased())" }
+  public var helpURI: String { "\(IbexAuditVersion.documentationURL)#\(id.lowercased())" }
 
   /// hadolint ids this rule corresponds to (`hl:` equivalents).
   public var hadolintIDs: [String] { equivalents.filter { $0.hasPrefix("hl:") }.map { String($0.dropFirst(3)) } }

@@ -52,7 +52,7 @@ public struct SARIFReporter: Sendable {
     let driver: JSONValue = .object([
       ("name", .string("ibex")),
       ("version", .string(version)),
-      ("informationUri", .string("https://github.com/ibex-init/ibex/blob/main/docs/audit.md")),
+      ("informationUri", .string(IbexAuditVersion.documentationURL)),
       ("rules", .array(rules.map(descriptor))),
     ])
     let run: JSONValue = .object([

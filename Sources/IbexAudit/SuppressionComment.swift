@@ -52,15 +52,26 @@ struct SuppressionComment {
   /// file-wide before the first FROM. Comments inside a continued instruction apply to it.
   static func inDockerfile(_ file: Dockerfile) -> [SuppressionComment] {
     let firstFrom = file.instructions.first { $0.keyword == "FROM" }?.position.line ?? Int.max
-    let commentLines = Set(file.comments.map(\.line))
+    // The last line of the run of comment lines each comment line is in (linear, where asking
+    // "are all lines up to the next instruction comments?" for each comment was quadratic).
+    var runEnd: [Int: Int] = [:]
+    for line in Set(file.comments.map(\.line)).sorted(by: >) { runEnd[line] = runEnd[line + 1] ?? line }
+    let instructions = file.instructions
     return file.comments.compactMap { comment in
       let position = SourcePosition(line: comment.line, column: comment.column)
       var target = comment.line...comment.line
-      if let inside = file.instructions.first(where: { $0.lines.contains(comment.line) }) {
-        target = inside.lines
-      } else if let next = file.instructions.first(where: { $0.position.line > comment.line }) {
-        let between = (comment.line + 1)..<next.position.line
-        if between.allSatisfy({ commentLines.contains($0) }) { target = next.lines }
+      // Instructions are in line order with disjoint ranges: the first one starting after the comment.
+      var low = 0
+      var high = instructions.count
+      while low < high {
+        let middle = (low + high) / 2
+        if instructions[middle].lines.lowerBound <= comment.line { low = middle + 1 } else { high = middle }
+      }
+      if low > 0, instructions[low - 1].lines.contains(comment.line) {
+        target = instructions[low - 1].lines
+      } else if low < instructions.count {
+        let next = instructions[low]
+        if runEnd[comment.line, default: comment.line] >= next.position.line - 1 { target = next.lines }
       }
       guard var suppression = parse(comment.text, at: position, target: target) else { return nil }
       if suppression.fileWide {
@@ -83,9 +94,30 @@ struct SuppressionComment {
       documentStarts.append(index + 1)
     }
     func document(of line: Int) -> ClosedRange<Int> {
-      let start = documentStarts.last { $0 <= line } ?? 1
-      let end = (documentStarts.first { $0 > line } ?? (lines.count + 1)) - 1
+      // documentStarts is ascending: the first start after the line, by binary search.
+      var low = 0
+      var high = documentStarts.count
+      while low < high {
+        let middle = (low + high) / 2
+        if documentStarts[middle] <= line { low = middle + 1 } else { high = middle }
+      }
+      let start = low > 0 ? documentStarts[low - 1] : 1
+      let end = (low < documentStarts.count ? documentStarts[low] : lines.count + 1) - 1
       return start...max(start, end)
+    }
+    // Precomputed so that each comment costs O(1) (scanning ahead from every comment line of a
+    // long comment block was quadratic): the index of the next line that is not blank or a
+    // comment, and how many lines before each index are not blank, comments or `---`.
+    let trimmedLines = lines.map { $0.trimmingCharacters(in: .whitespaces) }
+    var nextContent = [Int](repeating: lines.count, count: lines.count + 1)
+    for index in stride(from: lines.count - 1, through: 0, by: -1) {
+      let t = trimmedLines[index]
+      nextContent[index] = t.isEmpty || t.hasPrefix("#") ? nextContent[index + 1] : index
+    }
+    var contentBefore = [0]
+    for t in trimmedLines {
+      let skipped = t.isEmpty || t.hasPrefix("#") || t == "---" || t.hasPrefix("--- ")
+      contentBefore.append(contentBefore[contentBefore.count - 1] + (skipped ? 0 : 1))
     }
     var result: [SuppressionComment] = []
     for (index, line) in lines.enumerated() {
@@ -95,11 +127,7 @@ struct SuppressionComment {
       let comment = String(line[line.index(after: hash)...])
       var target = number...number
       if before.isEmpty {
-        var next = index + 1
-        while next < lines.count {
-          let trimmed = lines[next].trimmingCharacters(in: .whitespaces)
-          if trimmed.isEmpty || trimmed.hasPrefix("#") { next += 1 } else { break }
-        }
+        let next = nextContent[index + 1]
         if next < lines.count { target = (next + 1)...(next + 1) }
       }
       let column = line.distance(from: line.startIndex, to: hash) + 1
@@ -107,10 +135,7 @@ struct SuppressionComment {
       if suppression.fileWide {
         let range = document(of: number)
         // Only in the leading comment block of the document.
-        let leading = (range.lowerBound..<number).allSatisfy { n in
-          let t = lines[n - 1].trimmingCharacters(in: .whitespaces)
-          return t.isEmpty || t.hasPrefix("#") || t == "---" || t.hasPrefix("--- ")
-        }
+        let leading = contentBefore[number - 1] == contentBefore[range.lowerBound - 1]
         guard leading else { continue }
         suppression.target = range
       }

@@ -21,18 +21,122 @@ public struct VariableExpander: Sendable {
     "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
   ]
 
-  public var variables: [String: Value]
+  /// The variables, as a persistent map: a Dockerfile has a scope before every instruction,
+  /// and copying a dictionary for each made 20,000 `ENV` lines cost gigabytes (issue 12).
+  var scope: Scope
   public var escape: Character
 
   public init(variables: [String: Value] = [:], escape: Character = "\\") {
-    self.variables = variables
+    self.scope = Scope()
     self.escape = escape
+    for (name, value) in variables.sorted(by: { $0.key < $1.key }) { scope.set(name, value, byENV: false) }
+  }
+
+  /// Every variable in scope (O(n): for one name use the subscript).
+  public var variables: [String: Value] { scope.all() }
+
+  /// One variable: O(log n).
+  public subscript(name: String) -> Value? {
+    if let entry = scope.own(name) { return entry.value }
+    return scope.history.parent?.find(name).flatMap { $0.byENV ? $0.value : nil }
+  }
+
+  /// Sets a variable for the scopes derived from this one (`byENV`: it then passes to stages
+  /// built `FROM` this one's stage).
+  public mutating func set(_ name: String, _ value: Value, byENV: Bool) { scope.set(name, value, byENV: byENV) }
+
+  /// The scope at the start of a stage built `FROM` the stage whose last scope is `parent`:
+  /// `ENV` variables are inherited (with their last value), `ARG`s are not. O(1): the parent's
+  /// scope is shared, not copied.
+  public static func inheriting(from parent: VariableExpander) -> VariableExpander {
+    var result = VariableExpander(escape: parent.escape)
+    result.scope = Scope(parent: parent.scope)
+    return result
   }
 
   func lookup(_ name: String) -> Value? {
-    if let value = variables[name] { return value }
+    if let value = self[name] { return value }
     if VariableExpander.platformArgs.contains(name) { return .dynamic }
     return nil
+  }
+
+  /// A persistent map from names to values. The scopes of one stage form a chain; they share
+  /// one append-only history and each is a version of it. Setting a variable on the newest
+  /// version appends (O(1)); setting one on an older version (a branch, which the Dockerfile
+  /// model never does) first copies what that version sees. A stage's scope refers to its
+  /// parent stage's last scope for inherited `ENV` variables.
+  struct Scope: @unchecked Sendable {
+    struct Entry {
+      var version: Int
+      var value: Value
+      /// Some `ENV` (in this history) set the name at or before this entry.
+      var byENV: Bool
+    }
+
+    final class History {
+      var entries: [String: [Entry]] = [:]
+      var latest = 0
+      let parent: Scope?
+
+      init(parent: Scope?) { self.parent = parent }
+    }
+
+    var history: History
+    var version = 0
+
+    init(parent: Scope? = nil) { history = History(parent: parent) }
+
+    /// The last entry for `name` at or before this version.
+    func own(_ name: String) -> Entry? {
+      guard let list = history.entries[name] else { return nil }
+      if let last = list.last, last.version <= version { return last }
+      var low = 0
+      var high = list.count
+      while low < high {
+        let middle = (low + high) / 2
+        if list[middle].version <= version { low = middle + 1 } else { high = middle }
+      }
+      return low > 0 ? list[low - 1] : nil
+    }
+
+    /// The value of `name`, and whether an `ENV` set it (so that child stages inherit it).
+    func find(_ name: String) -> (value: Value, byENV: Bool)? {
+      let entry = own(name)
+      if let entry, entry.byENV { return (entry.value, true) }
+      let inherited = history.parent?.find(name).flatMap { $0.byENV ? $0 : nil }
+      if let entry { return (entry.value, inherited != nil) }
+      return inherited
+    }
+
+    mutating func set(_ name: String, _ value: Value, byENV: Bool) {
+      if version != history.latest { branch() }
+      version += 1
+      history.latest = version
+      let earlier = history.entries[name]?.last?.byENV ?? false
+      history.entries[name, default: []].append(Entry(version: version, value: value, byENV: byENV || earlier))
+    }
+
+    /// Copies what this version sees into a history of its own.
+    mutating func branch() {
+      let copy = History(parent: history.parent)
+      for name in history.entries.keys {
+        if let entry = own(name) { copy.entries[name] = [Entry(version: 1, value: entry.value, byENV: entry.byENV)] }
+      }
+      copy.latest = 1
+      history = copy
+      version = 1
+    }
+
+    func all() -> [String: Value] {
+      var result: [String: Value] = [:]
+      if let parent = history.parent {
+        for (name, value) in parent.all() where parent.find(name)?.byENV == true { result[name] = value }
+      }
+      for name in history.entries.keys {
+        if let entry = own(name) { result[name] = entry.value }
+      }
+      return result
+    }
   }
 
   /// The result of expanding one word.

@@ -4,6 +4,17 @@ import IbexRuntime
 public enum Entry {
   public static let version = "0.1.0"
 
+  /// `ibex version`: the version, the commit it was built from (embedded by
+  /// scripts/build-release.sh; "unknown" without git) and the kind of build.
+  public static var versionText: String {
+    #if hasFeature(Embedded)
+      let swift = "Embedded Swift"
+    #else
+      let swift = "Swift"
+    #endif
+    return "ibex \(version)\ncommit: \(ThisProcess.buildCommit)\nbuild: \(swift), \(ThisProcess.buildKind)\n"
+  }
+
   public static let help = """
     Usage: ibex COMMAND [ARGS...]
 
@@ -91,7 +102,7 @@ public enum Entry {
     case _ where S6Commands.handles(command):
       return S6Commands.main(name: command, arguments: rest)
     case "version", "--version", "-V":
-      Console.output("ibex \(version)\n")
+      Console.output(versionText)
       return ExitCode.success
     case "help", "--help", "-h":
       if rest.first == "run" {

@@ -12,6 +12,11 @@ public enum ThisProcess {
     (0..<argumentCount).map { String(cString: argumentPointer[$0]!) }
   }
 
+  /// The commit this binary was built from, or "unknown" (Sources/CIbex/build_info.c).
+  public static var buildCommit: String { String(cString: ibex_build_commit()) }
+  /// How it was linked, e.g. "static-PIE, musl" for the shipped binary.
+  public static var buildKind: String { String(cString: ibex_build_kind()) }
+
   /// ibex's environment (environ).
   public static var environment: UnsafePointer<UnsafeMutablePointer<CChar>?> { ibex_environ() }
 

@@ -64,3 +64,33 @@ struct DocumentationTests {
     }
   }
 }
+
+/// The project has one URL (issue 19): docs, image labels and SARIF helpUri all use it.
+@Suite("the project's URL")
+struct ProjectURLTests {
+  static let canonical = "https://github.com/ibex-project/ibex"
+
+  @Test("no file of the repository names the other organisation (ibex-init); helpUri uses the canonical URL")
+  func oneURL() throws {
+    var offenders: [String] = []
+    let root = repositoryRoot.standardizedFileURL.path
+    let enumerator = FileManager.default.enumerator(atPath: root)
+    while let path = enumerator?.nextObject() as? String {
+      let name = (path as NSString).lastPathComponent
+      if name == ".git" || name.hasPrefix(".build") || name == "corpus" || name == "Fixtures" {
+        enumerator?.skipDescendants()
+        continue
+      }
+      guard let data = FileManager.default.contents(atPath: root + "/" + path), data.count < 2_000_000,
+        let text = String(data: data, encoding: .utf8)
+      else { continue }
+      if text.contains("ibex-" + "init/") || text.contains("ibex-" + "init.") { offenders.append(path) }
+    }
+    #expect(offenders.isEmpty, "files naming the other URL: \(offenders)")
+    #expect(IbexAuditVersion.projectURL == Self.canonical)
+    #expect(RuleCatalog.all.allSatisfy { $0.helpURI.hasPrefix(Self.canonical + "/blob/main/docs/audit.md#") })
+    let dockerfile = try String(contentsOf: repositoryRoot.appendingPathComponent("images/alpine/Dockerfile"), encoding: .utf8)
+    #expect(dockerfile.contains("ARG IBEX_SOURCE=\(Self.canonical)\n"))
+  }
+}
+

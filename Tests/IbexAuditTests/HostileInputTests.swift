@@ -17,10 +17,10 @@ struct HostileInputTests {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  @Test("a YAML alias bomb of 377 bytes (3.9 billion nodes) is refused as IBX-META-001, exit 3")
+  @Test("a YAML alias bomb of 478 bytes (9^10: 3.5 billion nodes) is refused as IBX-META-001, exit 3")
   func aliasBomb() {
     let text = Self.aliasBomb(levels: 9, fanOut: 9)
-    #expect(text.utf8.count < 400)
+    #expect(text.utf8.count == 478)
     let report = audit(text: text, name: "compose.yaml")
     #expect(report.exitCode == 3)
     #expect(report.errors.map(\.ruleID) == ["IBX-META-001"])
@@ -78,4 +78,74 @@ struct HostileInputTests {
     #expect(report.exitCode == 3)
     #expect(report.errors.first?.message == "not audited: the file has \(text.utf8.count) bytes, more than the limit of 1024 bytes; raise it with --max-file-size if the file is really this big")
   }
+
+  // Dockerfiles. Before the fix the scope of variables was copied for every instruction (20,000
+  // ENV lines: > 7 GB), and every RUN, CMD, COPY and comment looked at all the instructions or
+  // comments before it (1 MB of RUN lines: 10 s; 2 MB: 36 s).
+
+  @Test("20,000 ENV lines: each sees the variables before it")
+  func manyENVLines() {
+    let count = 20_000
+    var text = "FROM alpine:3.20\n"
+    // Each ENV expands the one before (with the scope from before the instruction).
+    for i in 0..<count { text += "ENV V\(i)=v\(i) P\(i)=${V\(max(i - 1, 0))}\n" }
+    text += "USER $P\(count - 1)\n"
+    let report = audit(text: text, name: "Dockerfile")
+    #expect(report.errors.isEmpty)
+    let user = report.findings.first { $0.ruleID == "IBX-DF-002" }
+    #expect(user?.message.hasPrefix("USER v\(count - 2) is a name") == true, "\(user?.message.prefix(80) ?? "none")")
+  }
+
+  @Test("ENV is inherited by a stage built FROM another, ARG is not, and the parent's later ENV wins")
+  func inheritance() {
+    let text = """
+      FROM alpine:3.20 AS base
+      ENV NAME=first
+      ARG GROUP=wheel
+      ENV NAME=app
+      FROM base AS one
+      USER $NAME${GROUP:-x}
+      FROM base
+      ENV NAME=other
+      USER ${NAME}x
+      """
+    let report = audit(text: text + "\n", name: "Dockerfile")
+    let users = report.findings.filter { $0.ruleID == "IBX-DF-002" }.map(\.message)
+    #expect(users.contains { $0.hasPrefix("USER appx is a name") }, "\(users)")
+    #expect(users.contains { $0.hasPrefix("USER otherx is a name") }, "\(users)")
+  }
+
+  @Test("5,000 RUN lines with pipes, 5,000 CMD lines and 5,000 relative COPYs")
+  func manyInstructions() {
+    let count = 5_000
+    var text = "FROM alpine:3.20\nSHELL [\"/bin/sh\", \"-c\"]\n"
+    for i in 0..<count { text += "RUN curl -fsS https://example.com/\(i) | sh\nCMD [\"app\", \"\(i)\"]\nCOPY f\(i) d\(i)\n" }
+    let report = audit(text: text, name: "Dockerfile")
+    #expect(report.errors.isEmpty)
+    #expect(report.findings.filter { $0.ruleID == "IBX-DF-029" }.count == count)
+    #expect(report.findings.filter { $0.ruleID == "IBX-DF-028" }.count == count - 1)
+    #expect(report.findings.filter { $0.ruleID == "IBX-DF-030" }.count == count)
+  }
+
+  @Test("10,000 suppression comments in comment blocks: each covers the instruction below its block")
+  func manyComments() {
+    let count = 10_000
+    var text = "FROM alpine:3.20\n"
+    for i in 0..<count { text += "# ibex-ignore IBX-DF-029 -- piped on purpose\n# another comment\nRUN curl https://example.com/\(i) | sh\n" }
+    let report = audit(text: text, name: "Dockerfile")
+    let piped = report.findings.filter { $0.ruleID == "IBX-DF-029" }
+    #expect(piped.count == count)
+    #expect(piped.allSatisfy { $0.suppression?.justification == "piped on purpose" })
+  }
+
+  @Test("one 4 MB line is parsed and checked, with positions")
+  func longLine() {
+    let text = "FROM alpine:3.20\nRUN echo " + String(repeating: "x", count: 4_000_000) + " | sh\n"
+    let report = audit(text: text, name: "Dockerfile")
+    #expect(report.errors.isEmpty)
+    let piped = report.findings.first { $0.ruleID == "IBX-DF-029" }
+    // "RUN echo " is columns 1-9, the x's 10-4,000,009, then " | sh": sh starts at 4,000,013.
+    #expect(piped?.start == SourcePosition(line: 2, column: 4_000_013))
+  }
 }
+

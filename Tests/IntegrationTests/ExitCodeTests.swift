@@ -57,6 +57,38 @@ struct CommandLineTests {
     #expect(version.stdout.hasPrefix("ibex "))
   }
 
+  @Test("ibex version prints the version, the commit it was built from and the build (issue 19)")
+  func versionDetails() throws {
+    let lines = try runCommand([ibexBinary, "version"]).stdout.split(separator: "\n").map(String.init)
+    #expect(lines.count == 3, "\(lines)")
+    guard lines.count == 3 else { return }
+    #expect(lines[0].hasPrefix("ibex 0."))
+    #expect(lines[1].hasPrefix("commit: "))
+    let commit = String(lines[1].dropFirst("commit: ".count))
+    let hex = commit.hasSuffix("-dirty") ? String(commit.dropLast("-dirty".count)) : commit
+    if ProcessInfo.processInfo.environment["IBEX_BIN"] != nil {
+      // The shipped build: scripts/build-release.sh embedded the commit of this repository.
+      #expect(lines[2] == "build: Embedded Swift, static-PIE, musl")
+      #expect(hex.count == 12 && hex.allSatisfy(\.isHexDigit), "\(commit)")
+      let known = try runCommand(["/usr/bin/git", "-C", repositoryRoot, "cat-file", "-e", hex + "^{commit}"])
+      #expect(known.status == 0, "\(commit) is not a commit of \(repositoryRoot)")
+    } else {
+      #expect(commit == "unknown")
+      #expect(lines[2] == "build: Swift, SwiftPM build, glibc")
+    }
+  }
+
+  @Test("without git the commit is 'unknown' (a Docker build context has no .git)")
+  func commitWithoutGit() throws {
+    let script = repositoryRoot + "/scripts/commit-id.sh"
+    let outside = try runCommand(["/usr/bin/env", "GIT_DIR=/nonexistent", script])
+    #expect(outside.stdout == "unknown\n")
+    let noGit = try runCommand(["/usr/bin/env", "PATH=/nonexistent", "/bin/bash", script])
+    #expect(noGit.stdout == "unknown\n")
+    let inside = try runCommand([script])
+    #expect(inside.stdout.count >= 13 && inside.stdout.prefix(12).allSatisfy(\.isHexDigit), "\(inside.stdout)")
+  }
+
   @Test(
     "usage errors exit 2 with a message and where to find help",
     arguments: [

@@ -24,6 +24,9 @@ int ibex_argc(void);
 char *const *ibex_argv(void);
 /// The current environment (`environ`), NULL-terminated.
 char *const *ibex_environ(void);
+// The commit and the kind of build the binary came from (build_info.c; `ibex version`).
+const char *ibex_build_commit(void);
+const char *ibex_build_kind(void);
 /// exit(3).
 __attribute__((noreturn)) void ibex_exit(int code);
 

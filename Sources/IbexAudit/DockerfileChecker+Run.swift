@@ -427,12 +427,7 @@ extension DockerfileModel.Stage {
   /// Whether a `SHELL` with pipefail is in effect before `instruction`.
   func pipefailShell(before instruction: Instruction) -> Bool {
     // The last SHELL before the instruction (binary search: one walk per RUN was quadratic).
-    var low = 0
-    var high = shells.count
-    while low < high {
-      let middle = (low + high) / 2
-      if shells[middle].position < instruction.position { low = middle + 1 } else { high = middle }
-    }
-    return low > 0 && shells[low - 1].pipefail
+    let after = shells.partitionPoint { $0.position < instruction.position }
+    return after > 0 && shells[after - 1].pipefail
   }
 }

@@ -65,13 +65,7 @@ public struct MappedText: Sendable, Equatable {
   /// Index of the run holding character `index` (binary search).
   private func runIndex(containing index: Int) -> Int? {
     guard !runs.isEmpty else { return nil }
-    var low = 0
-    var high = runs.count
-    while low < high {
-      let middle = (low + high) / 2
-      if runs[middle].start <= index { low = middle + 1 } else { high = middle }
-    }
-    return max(low - 1, 0)
+    return max(runs.partitionPoint { $0.start <= index } - 1, 0)
   }
 
   /// Position of the character at `index`, or of the last character when past the end.

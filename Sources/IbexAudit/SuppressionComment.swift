@@ -61,12 +61,7 @@ struct SuppressionComment {
       let position = SourcePosition(line: comment.line, column: comment.column)
       var target = comment.line...comment.line
       // Instructions are in line order with disjoint ranges: the first one starting after the comment.
-      var low = 0
-      var high = instructions.count
-      while low < high {
-        let middle = (low + high) / 2
-        if instructions[middle].lines.lowerBound <= comment.line { low = middle + 1 } else { high = middle }
-      }
+      let low = instructions.partitionPoint { $0.lines.lowerBound <= comment.line }
       if low > 0, instructions[low - 1].lines.contains(comment.line) {
         target = instructions[low - 1].lines
       } else if low < instructions.count {
@@ -95,12 +90,7 @@ struct SuppressionComment {
     }
     func document(of line: Int) -> ClosedRange<Int> {
       // documentStarts is ascending: the first start after the line, by binary search.
-      var low = 0
-      var high = documentStarts.count
-      while low < high {
-        let middle = (low + high) / 2
-        if documentStarts[middle] <= line { low = middle + 1 } else { high = middle }
-      }
+      let low = documentStarts.partitionPoint { $0 <= line }
       let start = low > 0 ? documentStarts[low - 1] : 1
       let end = (low < documentStarts.count ? documentStarts[low] : lines.count + 1) - 1
       return start...max(start, end)

@@ -90,13 +90,8 @@ public struct VariableExpander: Sendable {
     func own(_ name: String) -> Entry? {
       guard let list = history.entries[name] else { return nil }
       if let last = list.last, last.version <= version { return last }
-      var low = 0
-      var high = list.count
-      while low < high {
-        let middle = (low + high) / 2
-        if list[middle].version <= version { low = middle + 1 } else { high = middle }
-      }
-      return low > 0 ? list[low - 1] : nil
+      let after = list.partitionPoint { $0.version <= version }
+      return after > 0 ? list[after - 1] : nil
     }
 
     /// The value of `name`, and whether an `ENV` set it (so that child stages inherit it).

@@ -155,10 +155,10 @@ def main():
             times.append(seconds)
             growth = f"{times[-1] / times[-2]:.1f}x" if len(times) == 3 else ""
             row = {"input": kind, "megabytes": round(megabytes, 3), "seconds": round(seconds, 3),
-                   "mb_per_second": round(megabytes / seconds, 2), "peak_rss_mb": round(rss / 1e6, 1),
+                   "mb_per_second": round(megabytes / seconds, 4), "peak_rss_mb": round(rss / 1e6, 1),
                    "rss_per_input_mb": round(rss / 1e6 / megabytes, 1), "exit": status}
             results.append(row)
-            print(f"| {kind} | {megabytes:.2f} | {seconds:.2f} | {megabytes / seconds:.2f} | {rss / 1e6:.0f} | "
+            print(f"| {kind} | {megabytes:.2f} | {seconds:.2f} | {megabytes / seconds:.3g} | {rss / 1e6:.0f} | "
                   f"{rss / 1e6 / megabytes:.0f} | {growth} | {status} |", flush=True)
     text, name = alias_bomb()
     seconds, rss, status = measure(binary, text, name)

@@ -186,16 +186,30 @@ static int drop_bounding_set(uint64_t keep) {
   return 0;
 }
 
-static int limit_capabilities(uint64_t keep) {
+// Permitted and effective become `keep` (within what the process has); inheritable becomes
+// `inheritable` (the ambient capabilities asked for, which need it) and nothing else: an
+// inheritable bit left set would let any binary with that file capability (+i) gain it, so a
+// narrower bounding set would grant more than none (issue 12, item 9).
+static int limit_capabilities(uint64_t keep, uint64_t inheritable) {
   struct capability_header header = {.version = IBEX_CAPABILITY_VERSION_3, .pid = 0};
   struct capability_data data[2];
   if (syscall(SYS_capget, &header, data) < 0) return errno;
   for (int i = 0; i < 2; i++) {
-    uint32_t word = (uint32_t)(keep >> (32 * i));
-    data[i].permitted &= word;
+    data[i].permitted &= (uint32_t)(keep >> (32 * i));
     data[i].effective = data[i].permitted;
-    data[i].inheritable = data[i].permitted;
+    data[i].inheritable = data[i].permitted & (uint32_t)(inheritable >> (32 * i));
   }
+  if (syscall(SYS_capset, &header, data) < 0) return errno;
+  return 0;
+}
+
+// Empties the inheritable set (ibex may have inherited one from its runtime).
+static int clear_inheritable(void) {
+  struct capability_header header = {.version = IBEX_CAPABILITY_VERSION_3, .pid = 0};
+  struct capability_data data[2];
+  if (syscall(SYS_capget, &header, data) < 0) return errno;
+  if (data[0].inheritable == 0 && data[1].inheritable == 0) return 0;
+  data[0].inheritable = data[1].inheritable = 0;
   if (syscall(SYS_capset, &header, data) < 0) return errno;
   return 0;
 }
@@ -247,15 +261,19 @@ static int child_main(void *arg) {
 
   if (req->set_ids) {
     // Keep the permitted set across the uid change when capabilities are to survive it.
-    if (req->set_capabilities && req->capabilities != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    // Only ambient capabilities survive execve for a non-root user, so only they need it.
+    if (req->set_capabilities && (req->capabilities & req->ambient) != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
       child_fail(ctx, IBEX_STEP_KEEPCAPS, errno);
     if (syscall(SYS_setgroups, req->group_count, req->groups) < 0) child_fail(ctx, IBEX_STEP_GROUPS, errno);
     if (syscall(SYS_setresgid, req->gid, req->gid, req->gid) < 0) child_fail(ctx, IBEX_STEP_GID, errno);
     if (syscall(SYS_setresuid, req->uid, req->uid, req->uid) < 0) child_fail(ctx, IBEX_STEP_UID, errno);
   }
   if (req->set_capabilities) {
-    if ((error = limit_capabilities(req->capabilities)) != 0) child_fail(ctx, IBEX_STEP_CAPABILITIES, error);
+    if ((error = limit_capabilities(req->capabilities, req->ambient)) != 0)
+      child_fail(ctx, IBEX_STEP_CAPABILITIES, error);
     if ((error = raise_ambient(req->ambient)) != 0) child_fail(ctx, IBEX_STEP_AMBIENT, error);
+  } else if (req->clear_inheritable && (error = clear_inheritable()) != 0) {
+    child_fail(ctx, IBEX_STEP_CAPABILITIES, error);
   }
   if (req->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     child_fail(ctx, IBEX_STEP_NO_NEW_PRIVS, errno);

@@ -161,6 +161,20 @@ int ibex_stat(const char *path, ibex_file_info *info) {
   return 0;
 }
 
+int ibex_open_regular(const char *path) {
+  struct stat st;
+  if (stat(path, &st) < 0) return -errno;
+  if (!S_ISREG(st.st_mode)) return -IBEX_ENOTREG;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    int error = S_ISREG(st.st_mode) ? errno : IBEX_ENOTREG;
+    close(fd);
+    return -error;
+  }
+  return fd;
+}
+
 const uint32_t ibex_S_IFLNK = S_IFLNK;
 
 int ibex_lstat(const char *path, ibex_file_info *info) {

@@ -53,6 +53,7 @@ public enum ServiceDirectory {
       let definition = try ServiceFileParser.parse(name: name, entries: entries, location: SourceLocation(file: file, line: 1))
       identities.append(try resolveIdentity(definition, users))
       try checkPrograms(definition, searchPath: searchPath)
+      try checkEnvironmentFiles(definition)
       services.append(definition)
     }
     return LoadedServices(services: services, identities: identities)
@@ -71,6 +72,15 @@ public enum ServiceDirectory {
   static func resolveIdentity(_ service: ServiceDefinition, _ users: UserDatabase) throws(ConfigError) -> Identity? {
     guard service.user != nil || service.group != nil || !service.supplementaryGroups.isEmpty else { return nil }
     var identity = Identity(name: "root", uid: 0, gid: 0, groups: [], home: "/root")
+    for (directive, values) in [("User", service.user.map { [$0] } ?? []), ("Group", service.group.map { [$0] } ?? []),
+      ("SupplementaryGroups", service.supplementaryGroups)]
+    {
+      for value in values where UInt32(value) == UserDatabase.unchangedID {
+        throw ConfigError(
+          "\(directive)=\(value): 4294967295 is (uid_t)-1, which the kernel takes as \"unchanged\" (the service would run as root): use a real id",
+          at: service.location)
+      }
+    }
     if let user = service.user {
       guard let account = users.account(user) else {
         throw ConfigError("User=\(user): no such user in /etc/passwd", at: service.location)
@@ -88,6 +98,16 @@ public enum ServiceDirectory {
       if !identity.groups.contains(gid) { identity.groups.append(gid) }
     }
     return identity
+  }
+
+  /// An `EnvironmentFile=` is read when the service starts (an init step may write it), but
+  /// one that exists already must be a regular file: a FIFO would block ibex in `open(2)`.
+  static func checkEnvironmentFiles(_ service: ServiceDefinition) throws(ConfigError) {
+    for file in service.environmentFiles {
+      if let info = FileSystem.info(file.path), !info.isRegularFile {
+        throw ConfigError("EnvironmentFile=\(file.path): not a regular file (a FIFO, device or socket is refused)", at: service.location)
+      }
+    }
   }
 
   /// Every program of the service must exist and be executable (a name is looked up in PATH).

@@ -12,16 +12,26 @@ public struct UnitEntry: Equatable, Sendable {
 /// and lines continued with a trailing backslash. Values keep their quotes; the directive
 /// that reads a value decides how to split it.
 public enum UnitFile {
-  /// Parses `text` (the contents of `file`) into entries, in order.
+  /// Parses `text` (the contents of `file`) into entries, in order. Lines end in LF or CRLF;
+  /// a leading UTF-8 byte-order mark is skipped. A NUL byte anywhere is an error (a C string
+  /// would end there: `ExecStart=/bin/true\0/evil` must not quietly run `/bin/true`).
+  /// Messages never quote a whole line: the file may be something else entirely (a symlink to
+  /// /etc/shadow), so they name at most the offending key or word.
   public static func parse(_ text: String, file: String) throws(ConfigError) -> [UnitEntry] {
     var entries: [UnitEntry] = []
     var section: String?
     var pending: (text: String, line: Int)?
     var lineNumber = 0
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    var bytes = Substring(text).utf8[...]
+    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+    for rawLine in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
       lineNumber += 1
-      var line = String(rawLine)
-      if line.hasSuffix("\r") { line.removeLast() }
+      var lineBytes = rawLine
+      if lineBytes.last == 0x0D { lineBytes = lineBytes.dropLast() }
+      if lineBytes.contains(0) {
+        throw ConfigError("a NUL byte in the line: not allowed in a service file", at: SourceLocation(file: file, line: lineNumber))
+      }
+      let line = String(decoding: lineBytes, as: UTF8.self)
       if var continued = pending {
         // A comment line inside a continuation is skipped, as systemd does.
         let trimmed = trimmed(line)
@@ -43,16 +53,19 @@ public enum UnitFile {
       let location = SourceLocation(file: file, line: startLine)
       if content.hasPrefix("[") {
         guard content.hasSuffix("]"), content.count > 2 else {
-          throw ConfigError("malformed section header '\(content)'", at: location)
+          throw ConfigError("malformed section header: a line starting with '[' must be '[Name]'", at: location)
         }
         section = String(content.dropFirst().dropLast())
         continue
       }
       guard let equals = content.firstIndex(of: "=") else {
-        throw ConfigError("expected 'Key=Value', found '\(content)'", at: location)
+        let word = leadingWord(content)
+        throw ConfigError(
+          "expected 'Key=Value' or a '[Section]' header" + (word.isEmpty ? "" : ", found a line starting with '\(word)'"),
+          at: location)
       }
-      guard let section else { throw ConfigError("'\(content)' is outside of any section", at: location) }
       let key = UnitFile.trimmed(String(content[..<equals]))
+      guard let section else { throw ConfigError("'\(leadingWord(key))=' is outside of any section", at: location) }
       if key.isEmpty { throw ConfigError("missing key before '='", at: location) }
       let value = UnitFile.trimmed(String(content[content.index(after: equals)...]))
       entries.append(UnitEntry(section: section, key: key, value: value, location: location))
@@ -61,6 +74,21 @@ public enum UnitFile {
       throw ConfigError("the file ends inside a continued line", at: SourceLocation(file: file, line: pending.line))
     }
     return entries
+  }
+
+  /// The first word of a line that could be a key (ASCII letters, digits, `-_.@:`), at most
+  /// 40 characters: what an error message may quote of a line it cannot read.
+  static func leadingWord(_ text: String) -> String {
+    var word = ""
+    for scalar in text.unicodeScalars {
+      guard scalar.isASCII, word.utf8.count < 40 else { break }
+      let c = scalar.value
+      let isWord = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F
+        || c == 0x2E || c == 0x40
+      guard isWord else { break }
+      word.unicodeScalars.append(scalar)
+    }
+    return word
   }
 
   static func trimmed(_ text: String) -> String {
@@ -95,6 +123,7 @@ public enum UnitFile {
           guard i + 1 < bytes.count, let high = hexValue(bytes[i]), let low = hexValue(bytes[i + 1]) else {
             throw ConfigError.Message("bad \\x escape")
           }
+          guard high != 0 || low != 0 else { throw ConfigError.Message("\\x00 is not allowed (a NUL would end the value)") }
           current.append(high << 4 | low)
           i += 2
         case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: " "), UInt8(ascii: ";"):

@@ -80,9 +80,15 @@ public enum Environment {
   public static func parseFile(_ text: String) -> Result<[String], EnvironmentFileError> {
     var assignments: [String] = []
     var number = 0
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    // Split on bytes: "\r\n" is one Character, so splitting the String on "\n" would see a
+    // CRLF file as one line. A leading UTF-8 byte-order mark is skipped.
+    var bytes = Substring(text).utf8[...]
+    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+    for rawLine in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
       number += 1
-      var line = Substring(rawLine)
+      // A NUL would end the value where the C library reads it.
+      if rawLine.contains(0) { return .failure(EnvironmentFileError(line: number, reason: "a NUL byte is not allowed")) }
+      var line = Substring(String(decoding: rawLine, as: UTF8.self))
       while let first = line.first, first == " " || first == "\t" { line = line.dropFirst() }
       while let last = line.last, last == " " || last == "\t" || last == "\r" { line = line.dropLast() }
       if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
@@ -103,5 +109,9 @@ public enum Environment {
 /// A line of an environment file that is not `NAME=value`.
 public struct EnvironmentFileError: Error, Equatable, Sendable {
   public var line: Int
-  public init(line: Int) { self.line = line }
+  public var reason: String
+  public init(line: Int, reason: String = "not NAME=value") {
+    self.line = line
+    self.reason = reason
+  }
 }

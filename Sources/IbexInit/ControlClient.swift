@@ -227,6 +227,9 @@ struct Connection {
   private var pending: [UInt8] = []
 
   static func open(root: String) -> Result<Connection, ControlFailure> {
+    // A server that refuses (or drops) the connection closes it: writing then is EPIPE, to be
+    // reported with the server's answer and its exit code, not death by SIGPIPE (exit 141).
+    try? SignalPolling.ignore(.pipe)
     let path = root + "/run/ibex/control"
     do {
       return .success(Connection(fd: try UnixSocket.connect(to: path, timeoutMilliseconds: 10_000)))
@@ -266,10 +269,12 @@ struct Connection {
 
   /// Sends a request and reads the answer line, as text.
   mutating func exchange(_ request: ControlRequest) -> Result<String, ControlFailure> {
+    var sendFailure: Errno?
     do {
       try fd.writeAll(request.line + "\n")
     } catch {
-      return .failure(ControlFailure(.failed, "unable to send the request: \(error.description)"))
+      // The server may have answered before it closed (a refusal): read that answer first.
+      sendFailure = error
     }
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
@@ -290,6 +295,7 @@ struct Connection {
       // The socket has a receive timeout: no data in time reads as "would block".
       guard let read else { return .failure(ControlFailure(.timeout, "ibex did not answer within 10s")) }
       if read == 0 {
+        if let sendFailure { return .failure(ControlFailure(.failed, "unable to send the request: \(sendFailure.description)")) }
         return .failure(ControlFailure(.failed, "ibex closed the connection" + (failure.map { ": \($0.description)" } ?? "")))
       }
       if pending.count + read > 64 << 20 { return .failure(ControlFailure(.protocolError, "answer too long")) }

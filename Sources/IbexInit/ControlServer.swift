@@ -19,7 +19,12 @@ struct ControlServer {
   static let firstConnectionToken: UInt64 = 1 << 21
   /// A client must send a complete request within this time of connecting or of its last one.
   static let idleTimeout = TimeSpan.seconds(5)
-  static let maximumConnections = 32
+  /// 32 connections at a time, 16 for the read-only group; a full table makes room by
+  /// closing the connection idle longest that the newcomer may displace (ControlSlots).
+  static let slots = ControlSlots(maximum: 32, readerMaximum: 16)
+  /// After accept(2) fails (out of descriptors: EMFILE, ENFILE), the listener is left alone
+  /// until a connection closes or this time passes, so a pending client cannot spin the loop.
+  static let acceptPause = TimeSpan.seconds(1)
 
   let listener: FileDescriptor
   let path: String
@@ -27,6 +32,13 @@ struct ControlServer {
   let readOnlyGroup: UInt32?
   private(set) var connections: [UInt64: Connection] = [:]
   private var nextToken = firstConnectionToken
+  /// While accepting is paused: when to try again.
+  private(set) var acceptPausedUntil: Instant?
+  /// accept(2) failures since accepting last worked (reported once, with the count, when it
+  /// works again).
+  private var acceptFailures = 0
+  /// Messages for ibex's stderr, taken by `takeNotices()`.
+  private var notices: [String] = []
 
   /// Listens at `path`: mode 0600, or 0660 owned by `readOnlyGroup`.
   init(path: String, readOnlyGroup: UInt32?) throws(Errno) {
@@ -35,30 +47,45 @@ struct ControlServer {
     self.readOnlyGroup = readOnlyGroup
   }
 
-  /// The earliest connection deadline.
-  var nextDeadline: Instant? { connections.values.map { $0.deadline }.min() }
+  /// The earliest connection deadline, or the end of an accept pause.
+  var nextDeadline: Instant? {
+    let earliest = connections.values.map { $0.deadline }.min()
+    guard let pause = acceptPausedUntil else { return earliest }
+    return earliest.map { min($0, pause) } ?? pause
+  }
+
+  /// Takes the messages collected since the last call.
+  mutating func takeNotices() -> [String] {
+    defer { notices = [] }
+    return notices
+  }
 
   /// Accepts every waiting connection. Root and ibex's own user may control; the read-only
   /// group may look; everyone else is answered "not permitted", logged, and dropped.
   mutating func acceptAll(loop: inout EventLoop, now: Instant) {
+    guard acceptPausedUntil == nil else { return }
     while true {
       let accepted: (FileDescriptor, PeerCredentials)?
       do {
         accepted = try UnixSocket.accept(from: listener)
       } catch {
-        Console.warning("control: unable to accept a connection: \(error.description)")
+        pauseAccepting(error, loop: &loop, now: now)
         return
       }
       guard let (fd, peer) = accepted else { return }
+      if acceptFailures > 0 {
+        notices.append("control: accepting connections again (accept failed \(acceptFailures) times)")
+        acceptFailures = 0
+      }
       let owner = peer.uid == 0 || peer.uid == ThisProcess.effectiveUID
       let reader = readOnlyGroup != nil && peer.gid == readOnlyGroup
       guard owner || reader else {
-        Console.warning("control: refused a connection from uid \(peer.uid) (pid \(peer.pid)): not permitted")
+        notices.append("control: refused a connection from uid \(peer.uid) (pid \(peer.pid)): not permitted")
         send(ControlFailure(.notPermitted, "uid \(peer.uid) may not use the control socket").response, to: fd)
         fd.close()
         continue
       }
-      guard connections.count < ControlServer.maximumConnections else {
+      guard makeRoom(forOwner: owner, loop: &loop) else {
         send(ControlFailure(.failed, "too many control connections").response, to: fd)
         fd.close()
         continue
@@ -73,6 +100,40 @@ struct ControlServer {
       }
       connections[token] = Connection(fd: fd, peer: peer, readOnly: !owner, deadline: now + ControlServer.idleTimeout)
     }
+  }
+
+  /// Frees a slot for a new connection if the table (or the readers' share) is full, by
+  /// closing the connection idle longest that the newcomer may displace. False: no room.
+  private mutating func makeRoom(forOwner owner: Bool, loop: inout EventLoop) -> Bool {
+    let occupants = connections.map { ControlSlots.Occupant(key: $0.key, readOnly: $0.value.readOnly, lastActive: $0.value.deadline) }
+    switch ControlServer.slots.admit(owner: owner, occupants: occupants) {
+    case .admit: return true
+    case .refuse: return false
+    case .admitClosing(let token):
+      if let victim = connections[token] {
+        send(ControlFailure(.timeout, "closed to make room for another connection").response, to: victim.fd)
+      }
+      close(token, loop: &loop)
+      return true
+    }
+  }
+
+  /// accept(2) failed: stop watching the listener until a connection closes or the pause
+  /// ends. The first failure is reported; the count comes with the recovery.
+  private mutating func pauseAccepting(_ error: Errno, loop: inout EventLoop, now: Instant) {
+    if acceptFailures == 0 {
+      notices.append("control: unable to accept a connection: \(error.description); retrying when a descriptor is free (at the latest in \(ControlServer.acceptPause.description))")
+    }
+    acceptFailures += 1
+    loop.unwatch(listener)
+    acceptPausedUntil = now + ControlServer.acceptPause
+  }
+
+  /// Watches the listener again after a pause (a connection closed, or the pause is over).
+  mutating func resumeAccepting(loop: inout EventLoop) {
+    guard acceptPausedUntil != nil else { return }
+    acceptPausedUntil = nil
+    try? loop.watch(listener, token: ControlServer.listenerToken, events: EventLoop.readable)
   }
 
   /// Reads what a connection sent and returns the complete request lines. A line longer than
@@ -106,8 +167,9 @@ struct ControlServer {
     return lines
   }
 
-  /// Drops connections whose deadline has passed.
+  /// Drops connections whose deadline has passed, and ends an accept pause that is over.
   mutating func dropIdle(loop: inout EventLoop, now: Instant) {
+    if let pause = acceptPausedUntil, pause <= now { resumeAccepting(loop: &loop) }
     for (token, connection) in connections where connection.deadline <= now {
       send(ControlFailure(.timeout, "no complete request within \(ControlServer.idleTimeout.description)").response, to: connection.fd)
       close(token, loop: &loop)
@@ -134,12 +196,15 @@ struct ControlServer {
     guard let connection = connections.removeValue(forKey: token) else { return }
     loop.unwatch(connection.fd)
     connection.fd.close()
+    // A descriptor is free again: accepting may work now.
+    resumeAccepting(loop: &loop)
   }
 
   func isReadOnly(_ token: UInt64) -> Bool { connections[token]?.readOnly ?? true }
 
   mutating func shutdown(loop: inout EventLoop) {
     for token in Array(connections.keys) { close(token, loop: &loop) }
+    acceptPausedUntil = Instant?.none
     loop.unwatch(listener)
     listener.close()
     FileSystem.remove(path)

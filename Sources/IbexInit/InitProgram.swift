@@ -257,7 +257,7 @@ public struct InitProgram: ~Copyable {
       do {
         try loop.watch(listener, token: ControlServer.listenerToken, events: EventLoop.readable)
       } catch {
-        Console.warning("control socket unusable: \(error.description)")
+        output.emit("warning: control socket unusable: \(error.description)", loop: &loop)
       }
     }
     if let code = deliver(.boot) { return code }
@@ -296,6 +296,7 @@ public struct InitProgram: ~Copyable {
     case .deadline:
       let now = EventLoop.now()
       control?.dropIdle(loop: &loop, now: now)
+      reportOutputNotices()
       if let deadline = output.retryDeadline, deadline <= now {
         output.retry(loop: &loop)
         reportOutputNotices()
@@ -307,6 +308,7 @@ public struct InitProgram: ~Copyable {
       rearm()
     case .ready(ControlServer.listenerToken, _):
       control?.acceptAll(loop: &loop, now: EventLoop.now())
+      reportOutputNotices()
       rearm()
     case .ready(let token, _) where ServiceOutput.owns(token):
       output.handle(token: token, loop: &loop)
@@ -350,7 +352,7 @@ public struct InitProgram: ~Copyable {
           rearm()
         case .log(let line, let level):
           if level.rawValue <= (s6?.verbosity ?? LogLevel.info.rawValue) {
-            Console.emit(level == .warning ? "warning: " + line : line)
+            output.emit(level == .warning ? "warning: " + line : line, loop: &loop)
           }
         case .exit(let code):
           finish()
@@ -446,7 +448,7 @@ public struct InitProgram: ~Copyable {
     // Removed services keep their identity until they are down.
     let fresh = InitProgram.identitiesByName(loaded)
     for service in loaded.services { identities[service.name] = fresh[service.name] }
-    Console.emit("reloaded: \(summary.added.count) added, \(summary.changed.count) changed, \(summary.removed.count) removed")
+    output.emit("reloaded: \(summary.added.count) added, \(summary.changed.count) changed, \(summary.removed.count) removed", loop: &loop)
     pendingActions += actions
     func list(_ names: [String]) -> JSONValue { .array(names.map { .string($0) }) }
     return .object([("ok", .bool(true)), ("added", list(summary.added)), ("changed", list(summary.changed)), ("removed", list(summary.removed))])
@@ -518,6 +520,8 @@ public struct InitProgram: ~Copyable {
       request.capabilities = CapabilitySet(bits: service.capabilityBoundingSet ?? service.ambientCapabilities)
       request.ambientCapabilities = CapabilitySet(bits: service.ambientCapabilities)
     }
+    // The inheritable set is empty unless AmbientCapabilities= needs it (docs/service-files.md).
+    request.clearInheritable = true
     request.noNewPrivileges = service.noNewPrivileges
     request.umask = service.umask
     if let directory = service.workingDirectory { request.workingDirectory = directory == "~" ? (identity?.home ?? "/root") : directory }
@@ -561,7 +565,7 @@ public struct InitProgram: ~Copyable {
       }
       switch Environment.parseFile(text) {
       case .success(let assignments): environment = Environment.merge(environment, assignments)
-      case .failure(let bad): return .failure(SpawnFailure("\(file.path):\(bad.line): not NAME=value"))
+      case .failure(let bad): return .failure(SpawnFailure("\(file.path):\(bad.line): \(bad.reason)"))
       }
     }
     if let identity = identities[service.name] {
@@ -643,8 +647,8 @@ public struct InitProgram: ~Copyable {
   /// As PID 1, kills whatever is left (processes that escaped their service's process group)
   /// and reaps it, so the container ends clean.
   private mutating func finish() {
+    for notice in control?.takeNotices() ?? [] { output.emit("warning: " + notice, loop: &loop) }
     output.close(patience: .seconds(1))
-    reportOutputNotices()
     if notifySocket != nil { FileSystem.remove(notifyPath) }
     control?.shutdown(loop: &loop)
     guard Reaper.ownPID == 1 else { return }
@@ -662,7 +666,8 @@ public struct InitProgram: ~Copyable {
   }
 
   private mutating func reportOutputNotices() {
-    for notice in output.takeNotices() { Console.warning(notice) }
+    for notice in output.takeNotices() { output.emit("warning: " + notice, loop: &loop) }
+    for notice in control?.takeNotices() ?? [] { output.emit("warning: " + notice, loop: &loop) }
   }
 
   // MARK: - s6-overlay
@@ -696,7 +701,7 @@ public struct InitProgram: ~Copyable {
     default: return nil
     }
     if commandRuns { return deliver(.shutdownSignal(signal == .interrupt ? .interrupt : .terminate)) }
-    if (s6?.verbosity ?? 2) >= 2 { Console.emit("received \(signal.name): stopping all services") }
+    if (s6?.verbosity ?? 2) >= 2 { output.emit("received \(signal.name): stopping all services", loop: &loop) }
     return deliver(.commanded(.shutdown(exitCode: code)))
   }
 }

@@ -67,6 +67,9 @@ public struct ServiceOutput: ~Copyable {
   public private(set) var retryDeadline: Instant?
   /// Messages for ibex's own stderr (failures and recoveries of sinks).
   public private(set) var notices: [String] = []
+  /// ibex's own lines (`ibex: warning: ...`) not yet handed to the stderr sink.
+  /// docs/logging.md, "ibex's own lines".
+  private var ownLines = DroppingLineQueue(limit: 64 << 10)
 
   public init(defaults: Defaults) {
     self.defaults = defaults
@@ -128,16 +131,57 @@ public struct ServiceOutput: ~Copyable {
       }
     }
     let stdoutSink = settings.consoleOnStandardError ? standardError : standardOutput
-    for (stream, sink) in [(LogStream.stdout, stdoutSink), (.stderr, standardError)] {
-      let pipe = try FileSystem.pipe()
-      let channel = Channel(
-        service: service.name, stream: stream, read: pipe.read, write: pipe.write, formatter: formatter,
-        console: settings.console || directory == nil ? sink : nil, directory: directory,
-        token: ServiceOutput.firstToken + 2 + UInt64(channels.count))
-      channels.append(channel)
-      try loop.watch(channel.read, token: channel.token, events: EventLoop.readable)
+    // Both channels or none: a failure (out of descriptors, say) undoes what was set up, so
+    // the next start begins from scratch and no channel is left half-registered (issue 12).
+    var created: [Channel] = []
+    var watched = 0
+    do throws(Errno) {
+      for (stream, sink) in [(LogStream.stdout, stdoutSink), (.stderr, standardError)] {
+        let pipe = try FileSystem.pipe()
+        created.append(Channel(
+          service: service.name, stream: stream, read: pipe.read, write: pipe.write, formatter: formatter,
+          console: settings.console || directory == nil ? sink : nil, directory: directory,
+          token: ServiceOutput.firstToken + 2 + UInt64(channels.count + created.count)))
+      }
+      for channel in created {
+        try loop.watch(channel.read, token: channel.token, events: EventLoop.readable)
+        watched += 1
+      }
+    } catch {
+      for (k, channel) in created.enumerated() {
+        if k < watched { loop.unwatch(channel.read) }
+        channel.read.close()
+        channel.write.close()
+      }
+      throw error
     }
-    return (channels[channels.count - 2].write, channels[channels.count - 1].write)
+    channels += created
+    return (created[0].write, created[1].write)
+  }
+
+  /// Writes one of ibex's own messages (`ibex: <message>`) to the container's stderr the way
+  /// services' lines go: through the private non-blocking description, whole lines only, so
+  /// it never lands inside a line the sink has half written, and ibex never blocks on a
+  /// stderr nobody reads. While that sink is full, own lines wait in a queue of at most
+  /// `ownLimit` bytes; past it the oldest are dropped, and a line with their count comes
+  /// first once stderr takes lines again.
+  public mutating func emit(_ message: String, loop: inout EventLoop) {
+    queueOwn(message)
+    write(standardError, loop: &loop)
+  }
+
+  private mutating func queueOwn(_ message: String) { ownLines.append(Array(Console.line(message).utf8)) }
+
+  /// Moves queued own lines into the stderr sink while it is below its high-water mark, after
+  /// a line that counts those dropped.
+  private mutating func moveOwnLines() {
+    let room = ServiceOutput.highWater - standardError.pendingCount
+    let (dropped, lines) = ownLines.take { $0 < room }
+    if dropped > 0 {
+      let notice = "warning: \(dropped) of ibex's own lines were dropped (oldest first): its stderr was not being read"
+      standardError.pending += Array(Console.line(notice).utf8)
+    }
+    for line in lines { standardError.pending += line }
   }
 
   /// Whether `token` is one of ours.
@@ -189,8 +233,10 @@ public struct ServiceOutput: ~Copyable {
     for (_, directory) in directories {
       if let error = directory.log.flushAndClose() { notices.append(error.description) }
     }
+    for notice in takeNotices() { queueOwn("warning: " + notice) }
     for sink in [standardOutput, standardError] {
-      while sink.pendingCount > 0 && EventLoop.now() < end {
+      while (sink.pendingCount > 0 || (sink === standardError && !ownLines.isEmpty)) && EventLoop.now() < end {
+        if sink === standardError { moveOwnLines() }
         if !sink.writeSome() { ThisProcess.sleep(milliseconds: 10) }
       }
     }
@@ -241,8 +287,13 @@ public struct ServiceOutput: ~Copyable {
   }
 
   private mutating func write(_ sink: Sink, loop: inout EventLoop) {
+    if sink === standardError && !ownLines.isEmpty { moveOwnLines() }
     _ = sink.writeSome()
-    let waiting = sink.pendingCount > 0
+    if sink === standardError && !ownLines.isEmpty {
+      moveOwnLines()
+      _ = sink.writeSome()
+    }
+    let waiting = sink.pendingCount > 0 || (sink === standardError && !ownLines.isEmpty)
     if waiting != sink.watching {
       // Wait for the console to take more only while something is waiting for it.
       if waiting { try? loop.watch(sink.fd, token: sink.token, events: EventLoop.writable) } else { loop.unwatch(sink.fd) }

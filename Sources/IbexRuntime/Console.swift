@@ -3,6 +3,8 @@
 ///
 /// Each message is written with one `write(2)`, so lines from ibex and its children do not
 /// interleave mid-line. Failures to write are ignored: there is nowhere else to report them.
+/// Control characters in a message (a file name with a newline, say) are escaped, so one
+/// message is always one line and nobody can forge a line of ibex's through a name.
 public enum Console {
   public static func fatal(_ message: String) { emit("fatal: " + message) }
   public static func warning(_ message: String) { emit("warning: " + message) }
@@ -10,7 +12,30 @@ public enum Console {
 
   /// Writes `ibex: <message>` and a newline to stderr.
   public static func emit(_ message: String) {
-    try? FileDescriptor.standardError.writeAll("ibex: " + message + "\n")
+    try? FileDescriptor.standardError.writeAll(line(message))
+  }
+
+  /// `ibex: <message>` and a newline, control characters escaped (`\n`, `\t`, `\r`, `\xNN`).
+  public static func line(_ message: String) -> String {
+    "ibex: " + escaped(message) + "\n"
+  }
+
+  /// `text` with its control characters (below 0x20, and DEL) written as escapes.
+  public static func escaped(_ text: String) -> String {
+    guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(text.utf8.count + 8)
+    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    for byte in text.utf8 {
+      switch byte {
+      case 0x0A: bytes += [0x5C, UInt8(ascii: "n")]
+      case 0x09: bytes += [0x5C, UInt8(ascii: "t")]
+      case 0x0D: bytes += [0x5C, UInt8(ascii: "r")]
+      case 0..<0x20, 0x7F: bytes += [0x5C, UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+      default: bytes.append(byte)
+      }
+    }
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// Writes text as is to stdout (help, version, machine output).

@@ -38,6 +38,11 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable {
   /// Is a directory. C name: `EISDIR`.
   public static let isDirectory = Errno(rawValue: 21)
 
+  /// ibex's own: a configuration path that is a FIFO, device, socket or directory.
+  public static let notRegularFile = Errno(rawValue: IBEX_ENOTREG)
+
   /// The C library's message for this error, e.g. "No such file or directory".
-  public var description: String { String(cString: ibex_strerror(rawValue)) }
+  public var description: String {
+    self == .notRegularFile ? "not a regular file (a FIFO, device or socket is refused)" : String(cString: ibex_strerror(rawValue))
+  }
 }

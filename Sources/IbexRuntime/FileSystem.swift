@@ -19,9 +19,11 @@ public enum FileSystem {
     try Errno.check(path.withCString(body))
   }
 
-  /// The whole contents of a file. Files larger than `limit` bytes are refused (EFBIG).
+  /// The whole contents of a regular file. Files larger than `limit` bytes are refused
+  /// (EFBIG); so is anything that is not a regular file (`Errno.notRegularFile`): reading a
+  /// FIFO nobody writes to, or a device, would block ibex forever.
   public static func read(_ path: String, limit: Int = 1 << 20) throws(Errno) -> [UInt8] {
-    let fd = FileDescriptor(rawValue: try withPath(path) { ibex_open($0, 0, 0) })
+    let fd = FileDescriptor(rawValue: try withPath(path) { ibex_open_regular($0) })
     defer { fd.close() }
     var contents: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 16384)

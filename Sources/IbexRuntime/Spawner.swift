@@ -50,10 +50,14 @@ public struct SpawnRequest: ~Copyable {
   /// Drops every capability outside `capabilities` from the bounding set.
   public var dropBoundingSet = false
   public var credentials: Credentials?
-  /// Limits the permitted, effective and inheritable sets to these (when set).
+  /// Limits the permitted and effective sets to these (when set); the inheritable set becomes
+  /// `ambientCapabilities`, and nothing else.
   public var capabilities: CapabilitySet?
   /// Ambient capabilities to raise (must be within `capabilities`).
   public var ambientCapabilities = CapabilitySet.none
+  /// Without `capabilities`: empty the inheritable set anyway (services; CMD keeps what the
+  /// runtime gave, as with `docker run` without ibex).
+  public var clearInheritable = false
   public var noNewPrivileges = false
   public var umask: UInt32?
   public var workingDirectory: String?
@@ -169,6 +173,7 @@ public enum Spawner {
       req.capabilities = 0
     }
     req.ambient = request.ambientCapabilities.bits
+    req.clear_inheritable = request.clearInheritable ? 1 : 0
     req.no_new_privs = request.noNewPrivileges ? 1 : 0
     if let umask = request.umask {
       req.set_umask = 1

@@ -202,6 +202,13 @@ struct EnvironmentTests {
     #expect(Environment.parseFile(text) == .success(["A=1", "B=two words", "C=x"]))
     #expect(Environment.parseFile("A=1\nnot an assignment\n") == .failure(EnvironmentFileError(line: 2)))
   }
+
+  @Test("environment files: CRLF lines and a byte-order mark are accepted; a NUL is an error")
+  func fileCRLF() {
+    #expect(Environment.parseFile("A=1\r\nB=two\r\n") == .success(["A=1", "B=two"]))
+    #expect(Environment.parseFile("\u{FEFF}A=1\nB=two") == .success(["A=1", "B=two"]))
+    #expect(Environment.parseFile("A=1\nB=x\u{0}y\n") == .failure(EnvironmentFileError(line: 2, reason: "a NUL byte is not allowed")))
+  }
 }
 
 @Suite("User database")
@@ -216,6 +223,17 @@ struct UserDatabaseTests {
     #expect(database.account("65534")?.name == "nobody")
     #expect(database.account("123456")?.gid == 123456)
     #expect(database.account("ghost") == nil)
+  }
+
+  @Test("4294967295, (uid_t)-1, is no id: not as a number, not from passwd or group")
+  func unchangedID() throws {
+    #expect(UserDatabase.id("4294967295") == nil)
+    #expect(UserDatabase.id("4294967294") == 4294967294)
+    #expect(database.account("4294967295") == nil)
+    #expect(database.gid(of: "4294967295") == nil)
+    let odd = UserDatabase(passwd: "minus:x:4294967295:0::/:/bin/sh\n", group: "minus:x:4294967295:\n")
+    #expect(odd.account("minus") == nil)
+    #expect(odd.gid(of: "minus") == nil)
   }
 
   @Test("groups by name or number, and a user's memberships")

@@ -2,8 +2,8 @@ import Foundation
 import Glibc
 import Testing
 
-/// Runs an `ibex` client command against the ibex init using `services`' root.
-private func client(_ services: ServiceRoot, _ arguments: [String], user: (uid: Int, gid: Int)? = nil) throws -> CommandResult {
+/// Runs an `ibex` client command against the ibex init using `services`' root (also FaultTests).
+func client(_ services: ServiceRoot, _ arguments: [String], user: (uid: Int, gid: Int)? = nil) throws -> CommandResult {
   var command = [ibexBinary] + arguments + ["--root", services.root]
   if let user {
     command = ["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups"] + command
@@ -11,7 +11,7 @@ private func client(_ services: ServiceRoot, _ arguments: [String], user: (uid: 
   return try runCommand(command)
 }
 
-private func statusJSON(_ services: ServiceRoot) throws -> [String: [String: Any]] {
+func statusJSON(_ services: ServiceRoot) throws -> [String: [String: Any]] {
   let result = try client(services, ["status", "--json"])
   let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
   var byName: [String: [String: Any]] = [:]

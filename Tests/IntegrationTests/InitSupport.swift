@@ -31,11 +31,13 @@ struct ServiceRoot {
   /// `ibex init --root ROOT [CMD...]`, as PID 1 of a new PID namespace when `pid1` is set.
   func start(
     _ command: [String] = [], pid1: Bool = true, options: [String] = [], environment: [String: String] = [:],
-    standardOutput: FileHandle? = nil
+    standardOutput: FileHandle? = nil, standardError: FileHandle? = nil, wrapper: [String] = []
   ) throws -> RunningCommand {
-    let ibex = [ibexBinary, "init", "--root", root] + options + (command.isEmpty ? [] : ["--"] + command)
+    // `wrapper`: a command that runs ibex (e.g. prlimit), between unshare and ibex.
+    let ibex = wrapper + [ibexBinary, "init", "--root", root] + options + (command.isEmpty ? [] : ["--"] + command)
     let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    return try RunningCommand(pid1 ? asPID1 + ibex : ibex, environment: merged, standardOutput: standardOutput)
+    return try RunningCommand(
+      pid1 ? asPID1 + ibex : ibex, environment: merged, standardOutput: standardOutput, standardError: standardError)
   }
 
   /// The pid to signal: ibex itself (the child of `unshare` when it runs as PID 1).

@@ -3,7 +3,7 @@ import Glibc
 import Testing
 
 /// A directory of links to the shipped ibex made by `ibex install-links`, and a scratch root.
-private struct S6Links {
+struct S6Links {
   let directory = makeScratchDirectory()
   var bin: String { directory + "/bin" }
   var root: String { directory + "/root" }

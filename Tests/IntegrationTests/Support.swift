@@ -39,9 +39,12 @@ final class RunningCommand: @unchecked Sendable {
   let process = Process()
   let directory = makeScratchDirectory()
 
-  /// `standardOutput`: where stdout goes instead of the file `directory/stdout` (a pipe the
-  /// test reads, or does not).
-  init(_ arguments: [String], environment: [String: String]? = nil, standardOutput: FileHandle? = nil) throws {
+  /// `standardOutput`, `standardError`: where stdout and stderr go instead of the files
+  /// `directory/stdout` and `directory/stderr` (a pipe the test reads, or does not).
+  init(
+    _ arguments: [String], environment: [String: String]? = nil, standardOutput: FileHandle? = nil,
+    standardError: FileHandle? = nil
+  ) throws {
     process.executableURL = URL(fileURLWithPath: arguments[0])
     process.arguments = Array(arguments.dropFirst())
     if let environment { process.environment = environment }
@@ -49,7 +52,7 @@ final class RunningCommand: @unchecked Sendable {
     _ = FileManager.default.createFile(atPath: "\(directory)/stderr", contents: nil)
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = standardOutput ?? FileHandle(forWritingAtPath: "\(directory)/stdout")
-    process.standardError = FileHandle(forWritingAtPath: "\(directory)/stderr")
+    process.standardError = standardError ?? FileHandle(forWritingAtPath: "\(directory)/stderr")
     // Foundation starts the child with the calling thread's signal mask, and test threads
     // (Dispatch workers) block nearly every signal. Start children the way a shell would.
     var empty = sigset_t()

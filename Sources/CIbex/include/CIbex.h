@@ -75,6 +75,13 @@ typedef struct {
 
 /// stat(2): follows symlinks.
 int ibex_stat(const char *path, ibex_file_info *info);
+/// Returned (negated) by ibex_open_regular for a path that is not a regular file; outside the
+/// kernel's errno range.
+#define IBEX_ENOTREG 4096
+/// Opens a regular file for reading, or fails: a FIFO, device or socket is refused with
+/// -IBEX_ENOTREG before it is opened (stat), and again after (fstat, against a swap in
+/// between). O_NONBLOCK, so that even a FIFO swapped in never blocks the open.
+int ibex_open_regular(const char *path);
 extern const uint32_t ibex_S_IFMT, ibex_S_IFREG, ibex_S_IFDIR;
 
 /// Opens a directory for ibex_readdir; returns NULL and sets *error (positive errno).
@@ -240,9 +247,10 @@ typedef struct {
   gid_t gid;
   size_t group_count;
   const gid_t *groups;
-  int set_capabilities;     ///< limit permitted/effective/inheritable to `capabilities`
+  int set_capabilities;     ///< limit permitted/effective to `capabilities`, inheritable to `ambient`
   uint64_t capabilities;    ///< bit n = capability n
   uint64_t ambient;         ///< ambient capabilities to raise (subset of `capabilities`)
+  int clear_inheritable;    ///< without set_capabilities: empty the inheritable set
   int no_new_privs;
   int set_umask;
   mode_t umask;

@@ -56,7 +56,7 @@ public struct FixAttrsRule: Equatable, Sendable {
       var fallbackGID: UInt32?
       if let comma = account.firstIndex(of: ",") {
         let fallback = account[account.index(after: comma)...].split(separator: ":", omittingEmptySubsequences: false)
-        guard fallback.count == 2, let uid = UInt32(fallback[0]), let gid = UInt32(fallback[1]) else {
+        guard fallback.count == 2, let uid = UserDatabase.id(fallback[0]), let gid = UserDatabase.id(fallback[1]) else {
           throw ConfigError("the fallback after ',' must be uid:gid, not '\(account[account.index(after: comma)...])'", at: location)
         }
         fallbackUID = uid

@@ -462,7 +462,8 @@ struct S6Loader {
     var environment: [String] = []
     for name in try S6SourceFiles.list(directory) where !name.contains("=") {
       let file = directory + "/" + name
-      guard FileSystem.info(file)?.isRegularFile == true else { continue }
+      // Subdirectories are skipped, as s6-envdir does; a FIFO or device is refused by read.
+      guard let info = FileSystem.info(file), !info.isDirectory else { continue }
       let bytes: [UInt8]
       do {
         bytes = try FileSystem.read(file)

@@ -60,12 +60,12 @@ public struct EnvUidGidRequest: Equatable, Sendable {
   public func assignments(_ database: UserDatabase) -> [String]? {
     func user(_ name: String) -> (uid: UInt32, gid: UInt32)? {
       if let found = database.accounts.first(where: { $0.name == name }) { return (found.uid, found.gid) }
-      if numericFallback, let uid = UInt32(name) { return (uid, uid) }
+      if numericFallback, let uid = UserDatabase.id(name) { return (uid, uid) }
       return nil
     }
     func group(_ name: String) -> UInt32? {
       if let found = database.groups.first(where: { $0.name == name }) { return found.gid }
-      return numericFallback ? UInt32(name) : nil
+      return numericFallback ? UserDatabase.id(name) : nil
     }
     switch mode {
     case .user:
@@ -101,7 +101,7 @@ public struct AccountCredentials: Equatable, Sendable {
   /// group first, then the groups that list it). nil when unknown or malformed.
   public static func resolve(_ account: String, in database: UserDatabase) -> AccountCredentials? {
     if let colon = account.firstIndex(of: ":") {
-      guard let uid = UInt32(account[..<colon]), let gid = UInt32(account[account.index(after: colon)...]) else { return nil }
+      guard let uid = UserDatabase.id(account[..<colon]), let gid = UserDatabase.id(account[account.index(after: colon)...]) else { return nil }
       return AccountCredentials(uid: uid, gid: gid, groups: [])
     }
     guard let found = database.accounts.first(where: { $0.name == account }) else { return nil }
@@ -165,7 +165,7 @@ enum AccountCommands {
       if text.isEmpty { return [] }
       var list: [UInt32] = []
       for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-        guard let gid = UInt32(part) else { return nil }
+        guard let gid = UserDatabase.id(part) else { return nil }
         list.append(gid)
       }
       return list
@@ -174,21 +174,21 @@ enum AccountCommands {
       while let (letter, value) = try options.next() {
         switch letter {
         case "u":
-          guard let number = UInt32(value!) else { throw S6UsageError("-u needs a numeric uid") }
+          guard let number = UserDatabase.id(value!) else { throw S6UsageError("-u needs a numeric uid below 4294967295") }
           uid = number
         case "g":
-          guard let number = UInt32(value!) else { throw S6UsageError("-g needs a numeric gid") }
+          guard let number = UserDatabase.id(value!) else { throw S6UsageError("-g needs a numeric gid below 4294967295") }
           gid = number
         case "G":
           guard let list = gidList(value!) else { throw S6UsageError("-G needs a comma-separated list of gids") }
           groups = list
         case "U":
           if let text = tool.value("UID") {
-            guard let number = UInt32(text) else { throw S6UsageError("UID is not a number: \(text)") }
+            guard let number = UserDatabase.id(text) else { throw S6UsageError("UID is not a number: \(text)") }
             uid = number
           }
           if let text = tool.value("GID") {
-            guard let number = UInt32(text) else { throw S6UsageError("GID is not a number: \(text)") }
+            guard let number = UserDatabase.id(text) else { throw S6UsageError("GID is not a number: \(text)") }
             gid = number
           }
           if let text = tool.value("GIDLIST") {

@@ -64,13 +64,22 @@ struct ControlServer {
   /// group may look; everyone else is answered "not permitted", logged, and dropped.
   mutating func acceptAll(loop: inout EventLoop, now: Instant) {
     guard acceptPausedUntil == nil else { return }
+    var otherFailures = 0
     while true {
       let accepted: (FileDescriptor, PeerCredentials)?
       do {
         accepted = try UnixSocket.accept(from: listener)
       } catch {
-        pauseAccepting(error, loop: &loop, now: now)
-        return
+        // Out of descriptors or memory: the connection stays queued, so wait. Anything else
+        // (ECONNABORTED: the client left) concerns that connection only; a bounded number of
+        // them per wake-up, so even a persistent error cannot spin the loop.
+        let exhausted = [24, 23, 105, 12].contains(error.rawValue)  // EMFILE ENFILE ENOBUFS ENOMEM
+        otherFailures += 1
+        if exhausted || otherFailures > 16 {
+          pauseAccepting(error, loop: &loop, now: now)
+          return
+        }
+        continue
       }
       guard let (fd, peer) = accepted else { return }
       if acceptFailures > 0 {

@@ -15,31 +15,28 @@ public enum Console {
     try? FileDescriptor.standardError.writeAll(line(message))
   }
 
-  /// `ibex: <message>` and a newline, control characters escaped (`\n`, `\t`, `\r`, `\xNN`).
+  /// `ibex: <message>` and a newline, control characters escaped (`\x0a`).
   public static func line(_ message: String) -> String {
     "ibex: " + escaped(message) + "\n"
   }
 
-  /// `text` with its control characters (below 0x20, and DEL) written as escapes.
+  /// `text` with its control characters (below 0x20, and DEL) written as `\xNN`: one form
+  /// for all of them, which a reader can decode without a table.
   public static func escaped(_ text: String) -> String {
     guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(text.utf8.count + 8)
+    bytes.reserveCapacity(text.utf8.count + 12)
     let hex: [UInt8] = Array("0123456789abcdef".utf8)
     for byte in text.utf8 {
-      switch byte {
-      case 0x0A: bytes += [0x5C, UInt8(ascii: "n")]
-      case 0x09: bytes += [0x5C, UInt8(ascii: "t")]
-      case 0x0D: bytes += [0x5C, UInt8(ascii: "r")]
-      case 0..<0x20, 0x7F: bytes += [0x5C, UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-      default: bytes.append(byte)
+      if byte < 0x20 || byte == 0x7F {
+        bytes.append(0x5C)  // backslash
+        bytes.append(0x78)  // x
+        bytes.append(hex[Int(byte >> 4)])
+        bytes.append(hex[Int(byte & 15)])
+      } else {
+        bytes.append(byte)
       }
     }
     return String(decoding: bytes, as: UTF8.self)
-  }
-
-  /// Writes text as is to stdout (help, version, machine output).
-  public static func output(_ text: String) {
-    try? FileDescriptor.standardOutput.writeAll(text)
   }
 }

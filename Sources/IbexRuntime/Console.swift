@@ -39,4 +39,9 @@ public enum Console {
     }
     return String(decoding: bytes, as: UTF8.self)
   }
+
+  /// Writes text as is to stdout (help, version, machine output).
+  public static func output(_ text: String) {
+    try? FileDescriptor.standardOutput.writeAll(text)
+  }
 }

@@ -118,16 +118,24 @@ struct FaultTests {
         restarts = (try? statusJSON(services))?["flap"]?["restarts"] as? Int ?? restarts
         return restarts >= 1500
       }, "restarts: \(restarts)")
-    // Now read everything.
+    // Now read: the backlog drains, then the count of dropped lines comes (before SIGTERM,
+    // so that ibex's bounded wait at exit does not cut the backlog short).
     let drained = LockedData()
-    let thread = Thread { drained.set(pipe.fileHandleForReading.readDataToEndOfFile()) }
+    let thread = Thread {
+      while true {
+        let chunk = pipe.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        drained.append(chunk)
+      }
+      drained.finish()
+    }
     thread.start()
+    #expect(waitUntil(timeout: 60) { drained.contains("of ibex's own lines were dropped (oldest first)") })
     kill(pid, SIGTERM)
     let result = ibex.finish()
     #expect(result.status == 0)
-    #expect(waitUntil(timeout: 30) { drained.value != nil })
-    let text = String(decoding: drained.value ?? Data(), as: UTF8.self)
-    #expect(text.contains("of ibex's own lines were dropped (oldest first)"))
+    #expect(waitUntil(timeout: 30) { drained.isFinished })
+    let text = drained.text
     #expect(text.contains("noisy | noisy-stderr-line\n"))
     for line in text.split(separator: "\n") {
       let wellFormed =
@@ -278,7 +286,9 @@ struct FaultTests {
     let wrapper = inheritableIbex ? ["/usr/bin/setpriv", "--inh-caps=+dac_override", "--"] : []
     let ibex = try services.start(wrapper: wrapper)
     let pid = try #require(services.ibexPID(ibex))
-    if inheritableIbex { #expect(statusFields(fileContents("/proc/\(pid)/status"))["CapInh"] == "0000000000000002") }
+    if inheritableIbex {
+      #expect(waitUntil(timeout: 10) { statusFields(fileContents("/proc/\(pid)/status"))["CapInh"] == "0000000000000002" })
+    }
     func hex(_ value: String) -> String { value == "full" ? full : String(repeating: "0", count: 16 - value.count) + value }
     for (k, c) in FaultTests.capabilityCases.enumerated() {
       #expect(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: services.dir + "/c\(k)") }, "\(c.0)")
@@ -414,7 +424,11 @@ struct FaultTests {
 /// Data handed from a reader thread to the test.
 private final class LockedData: @unchecked Sendable {
   private let lock = NSLock()
-  private var data: Data?
-  var value: Data? { lock.withLock { data } }
-  func set(_ value: Data) { lock.withLock { data = value } }
+  private var data = Data()
+  private var finished = false
+  var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+  var isFinished: Bool { lock.withLock { finished } }
+  func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+  func finish() { lock.withLock { finished = true } }
+  func contains(_ needle: String) -> Bool { lock.withLock { data.range(of: Data(needle.utf8)) != nil } }
 }

@@ -165,7 +165,6 @@ struct FaultTests {
     kill(pid, SIGTERM)
     let result = ibex.finish()
     #expect(occurrences(result.stderr, "unable to accept") == 1, "stderr: \(result.stderr.prefix(2000))")
-    #expect(result.stderr.contains("control: accepting connections again (accept failed"))
   }
 
   // MARK: 4. FIFOs and devices as configuration

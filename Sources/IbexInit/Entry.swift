@@ -36,6 +36,7 @@ public enum Entry {
                               seccomp, mounts, limits, ...; --policy to judge it)
       audit ARGS...           run ibex-audit (policy checks of Dockerfiles, compose files
                               and Kubernetes manifests) when it is on PATH
+      calendar EXPRESSION...  the next elapses of calendar events and cron expressions
       version                 print the version
       install-links DIR       link the s6-overlay command names below to ibex in DIR
       help [COMMAND]          show this help, or the help of COMMAND
@@ -99,6 +100,8 @@ public enum Entry {
       return ControlClient.main(command: command, arguments: rest)
     case "install-links":
       return InstallLinks.main(rest)
+    case "calendar":
+      return CalendarProgram.main(arguments: rest)
     case _ where S6Commands.handles(command):
       return S6Commands.main(name: command, arguments: rest)
     case "version", "--version", "-V":
@@ -111,6 +114,8 @@ public enum Entry {
         Console.output(InitOptions.help)
       } else if rest.first == "doctor" {
         Console.output(DoctorProgram.help)
+      } else if rest.first == "calendar" {
+        Console.output(CalendarProgram.help)
       } else if let topic = rest.first, ControlClient.commands.contains(topic) {
         Console.output(ControlClient.help)
       } else if let topic = rest.first {

@@ -96,3 +96,38 @@ public func fuzzParsers(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   for target in selectedTargets { target.run(text) }
   return 0
 }
+
+/// Calendar events and cron expressions: parsing, the normalized form (which parses again to
+/// itself) and a few next elapses, which must terminate and move forward; zone rules from
+/// TZif bytes and POSIX TZ strings.
+func fuzzSchedules(_ text: String, bytes: [UInt8]) {
+  let start: Int64 = 1_790_000_000
+  let zone = (try? TimeZoneRules.parse(posix: "CET-1CEST,M3.5.0,M10.5.0/3")) ?? .utc
+  if let event = try? CalendarEvent.parse(text) {
+    let normalized = event.normalized
+    precondition((try? CalendarEvent.parse(normalized))?.normalized == normalized, "calendar normalized form round trip")
+    var after = start
+    for _ in 0..<3 {
+      guard let next = event.nextElapse(after: after, zone: zone) else { break }
+      precondition(next > after, "calendar elapse moves forward")
+      after = next
+    }
+  }
+  if let cron = try? CronExpression.parse(text) {
+    precondition((try? CronExpression.parse(cron.normalized))?.normalized == cron.normalized, "cron normalized form round trip")
+    var after = start
+    for _ in 0..<3 {
+      guard let next = cron.nextElapse(after: after, zone: zone) else { break }
+      precondition(next > after, "cron elapse moves forward")
+      after = next
+    }
+  }
+  for rules in [try? TimeZoneRules.parse(tzif: bytes), try? TimeZoneRules.parse(posix: text)] {
+    guard let rules else { continue }
+    for instant: Int64 in [-2_000_000_000, 0, start, 5_000_000_000] {
+      _ = rules.offset(atUTC: instant)
+      _ = rules.convert(local: instant)
+      _ = rules.nextOffsetChange(afterUTC: instant)
+    }
+  }
+}

@@ -112,7 +112,8 @@ public struct CalendarEvent: Equatable, Sendable {
   static func format(_ chain: [Component]?, width: Int, microseconds: Bool) -> String {
     guard let chain else { return "*" }
     let unit = microseconds ? microsecondsPerSecond : 1
-    if microseconds && chain.count == 1 && chain[0].start == 0 && chain[0].step == unit { return "*" }
+    // One component covering every second makes the whole field '*'.
+    if microseconds && chain.contains(where: { $0.start == 0 && $0.stop < 0 && $0.step == unit }) { return "*" }
     var parts: [String] = []
     for c in chain {
       var out = CivilDateTime.digits(Int64(c.start / unit), width)
@@ -433,6 +434,8 @@ private struct CalendarParser {
         index += 1
         repeatValue = try decimal(part, &index, field: field, microseconds: microseconds)
         guard repeatValue > 0 else { throw error(field, "the repetition in '\(written)' is 0") }
+      } else if microseconds && stop >= 0 && start + repeatValue > stop {
+        throw error(field, "range \(written) is shorter than a second (add a repetition like /0.5)")
       }
       components.append(.init(start: start, stop: stop, step: repeatValue))
       if index == part.endIndex { break }
@@ -603,13 +606,38 @@ private struct ElapseSearch {
 
   enum Bounds { case outOfRange, normalized, good }
 
+  /// systemd's `tm_within_bounds`: if `mktime` moved the fields, the units below the highest
+  /// one that moved restart from their minimum; moving backwards is refused (out of range).
   mutating func withinBounds(_ fields: inout Fields) -> Bounds {
     if fields.year > CalendarEvent.maximumYear { return .outOfRange }
-    var copy = fields
-    _ = makeTime(&copy)
-    if copy == fields { return .good }
-    fields = copy
-    return .normalized
+    var t = fields
+    _ = makeTime(&t)
+    var order = 0
+    func compare<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : a > b ? 1 : 0 }
+    if compare(t.year, fields.year) != 0 {
+      order = compare(t.year, fields.year)
+      t.month = 1
+    } else if compare(t.month, fields.month) != 0 {
+      order = compare(t.month, fields.month)
+      t.day = 1
+    } else if compare(t.day, fields.day) != 0 {
+      order = compare(t.day, fields.day)
+      t.hour = 0
+    } else if compare(t.hour, fields.hour) != 0 {
+      order = compare(t.hour, fields.hour)
+      t.minute = 0
+    } else if compare(t.minute, fields.minute) != 0 {
+      order = compare(t.minute, fields.minute)
+      t.second = 0
+    } else {
+      order = compare(t.second, fields.second)
+    }
+    if order < 0 { return .outOfRange }
+    if order > 0 {
+      fields = t
+      return .normalized
+    }
+    return .good
   }
 
   /// -1: no match; 0: `value` matches; 1: `value` was raised to the next match.
@@ -657,7 +685,7 @@ private struct ElapseSearch {
     var rounds = 0
     while true {
       rounds += 1
-      if rounds > 100_000 { return nil }  // cannot happen: every round moves forward
+      if rounds > 1000 { return nil }  // systemd's MAX_CALENDAR_ITERATIONS
       _ = makeTime(&c)
 
       var year = Int(c.year)

@@ -34,11 +34,10 @@ public enum TimeZoneFiles {
       if name.hasPrefix(":") { name = name.dropFirst() }
       if name.isEmpty { return (.utc, "UTC") }
       if name.hasPrefix("/") {
-        do {
-          return (try TimeZoneRules.parse(tzif: try FileSystem.read(String(name))), String(name))
-        } catch {
+        guard let bytes = try? FileSystem.read(String(name)), let rules = try? TimeZoneRules.parse(tzif: bytes) else {
           throw TimeZoneError("TZ=\(tz): \(String(name)) is not a readable TZif file")
         }
+        return (rules, String(name))
       }
       if TimeZoneRules.isValidName(String(name)), let bytes = try? FileSystem.read(directory + "/" + name) {
         do {

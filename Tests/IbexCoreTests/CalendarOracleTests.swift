@@ -37,32 +37,29 @@ func runOracle(_ path: String, _ arguments: [String], environment: [String: Stri
   process.executableURL = URL(fileURLWithPath: path)
   process.arguments = arguments
   process.environment = environment
+  // Standard input and error go through files, so only one pipe needs draining.
+  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ibex-oracle-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let inputFile = directory.appendingPathComponent("in")
+  let errorFile = directory.appendingPathComponent("err")
+  try Data(input.utf8).write(to: inputFile)
+  _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
   let output = Pipe()
-  let errors = Pipe()
-  let stdin = Pipe()
   process.standardOutput = output
-  process.standardError = errors
-  process.standardInput = stdin
+  process.standardInput = try FileHandle(forReadingFrom: inputFile)
+  process.standardError = try FileHandle(forWritingTo: errorFile)
   try process.run()
-  // Read both pipes while the process runs (large outputs would fill a pipe and block it).
-  var outData = Data()
-  var errData = Data()
-  let group = DispatchGroup()
-  group.enter()
-  DispatchQueue.global().async {
-    outData = output.fileHandleForReading.readDataToEndOfFile()
-    group.leave()
-  }
-  group.enter()
-  DispatchQueue.global().async {
-    errData = errors.fileHandleForReading.readDataToEndOfFile()
-    group.leave()
-  }
-  stdin.fileHandleForWriting.write(Data(input.utf8))
-  try stdin.fileHandleForWriting.close()
-  group.wait()
+  let outData = output.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
+  let errData = try Data(contentsOf: errorFile)
   return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// Every disagreement, for a closer look: IBEX_ORACLE_LOG=DIR writes DIR/NAME.log.
+func saveOracleLog(_ name: String, _ lines: [String]) {
+  guard let directory = ProcessInfo.processInfo.environment["IBEX_ORACLE_LOG"] else { return }
+  try? Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: "\(directory)/\(name).log"))
 }
 
 enum CalendarGenerator {
@@ -147,13 +144,19 @@ enum CalendarGenerator {
   }
 }
 
-/// systemd-analyze's elapse lines in UTC: `Next elapse: Sun 2026-03-29 03:00:00 UTC`.
-func parseSystemdBlocks(_ text: String) -> [(normalized: String, elapses: [Int64])] {
-  var blocks: [(normalized: String, elapses: [Int64])] = []
+/// systemd-analyze's blocks: `Original form:` (only when it differs from the normalized form),
+/// `Normalized form:`, and elapse lines in UTC (`Next elapse: Sun 2026-03-29 03:00:00 UTC`).
+func parseSystemdBlocks(_ text: String) -> [(original: String, normalized: String, elapses: [Int64])] {
+  var blocks: [(original: String, normalized: String, elapses: [Int64])] = []
+  var original: String? = nil
   for raw in text.split(separator: "\n") {
     let line = raw.trimmingCharacters(in: .whitespaces)
-    if line.hasPrefix("Normalized form: ") {
-      blocks.append((String(line.dropFirst("Normalized form: ".count)), []))
+    if line.hasPrefix("Original form: ") {
+      original = String(line.dropFirst("Original form: ".count))
+    } else if line.hasPrefix("Normalized form: ") {
+      let normalized = String(line.dropFirst("Normalized form: ".count))
+      blocks.append((original ?? normalized, normalized, []))
+      original = nil
     } else if line.hasPrefix("Next elapse: ") || line.hasPrefix("Iter. #") {
       let value = line.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
       let fields = value.split(separator: " ")
@@ -186,7 +189,7 @@ struct SystemdOracleTests {
       let (output, errors) = try runOracle(
         findProgram("systemd-analyze")!, ["calendar", "--iterations=\(iterations)", "--base-time=@\(start)", "--"] + expressions,
         environment: ["TZ": "UTC", "LC_ALL": "C", "SYSTEMD_COLORS": "0", "PATH": "/usr/bin:/bin"])
-      var blocks = parseSystemdBlocks(output)[...]
+      let blocks = parseSystemdBlocks(output)
       for text in expressions {
         let systemdRejects = errors.contains("Failed to parse calendar specification '\(text)'")
         let event = try? CalendarEvent.parse(text)
@@ -194,8 +197,8 @@ struct SystemdOracleTests {
           if event == nil { rejectedByBoth += 1 } else { mismatches.append("\(text): systemd rejects it, ibex accepts it") }
           continue
         }
-        guard let block = blocks.popFirst() else {
-          mismatches.append("\(text): no systemd output")
+        guard let block = blocks.first(where: { $0.original == text }) else {
+          mismatches.append("\(text): no systemd output (\(errors))")
           continue
         }
         guard let event else {
@@ -223,6 +226,7 @@ struct SystemdOracleTests {
       }
     }
     print("systemd oracle: \(compared) events compared (\(elapses) elapses), \(rejectedByBoth) rejected by both, \(mismatches.count) disagreements")
+    saveOracleLog("systemd", mismatches)
     #expect(compared > 1500)
     #expect(mismatches.isEmpty, "\(mismatches.prefix(20).joined(separator: "\n"))")
   }
@@ -246,12 +250,13 @@ enum CronGenerator {
       case 0, 1: return "*"
       case 2: return "*/\(1 + g.below(max(1, (high - low) / 2)))"
       case 3, 4: return value()
+      // Ranges have two different ends: croniter 7 reads 'A-A' as '*' (a croniter bug).
       case 5:
-        let a = low + g.below(high - low + 1)
-        return "\(a)-\(a + g.below(high - a + 1))"
+        let a = low + g.below(high - low)
+        return "\(a)-\(a + 1 + g.below(high - a))"
       case 6:
-        let a = low + g.below(high - low + 1)
-        return "\(a)-\(a + g.below(high - a + 1))/\(1 + g.below(5))"
+        let a = low + g.below(high - low)
+        return "\(a)-\(a + 1 + g.below(high - a))/\(1 + g.below(5))"
       case 7: return "\(low + g.below(high - low + 1))/\(1 + g.below(10))"
       default: return value()
       }
@@ -291,14 +296,27 @@ let croniterScript = """
           print(json.dumps({"error": str(error)}))
   """
 
-func hasCroniter() -> Bool {
-  guard let python = findProgram("python3") else { return false }
-  return (try? runOracle(python, ["-c", "import croniter"], environment: ["PATH": "/usr/bin:/bin"]))?.1.isEmpty ?? false
-}
+/// A python3 that can import croniter: the virtual environment of scripts/install-python-tools.sh
+/// (IBEX_PYTHON_TOOLS_DIR, /opt/ibex-python-tools as root, ~/.local/share/ibex-python-tools),
+/// else python3 on PATH.
+let croniterPython: String? = {
+  let environment = ProcessInfo.processInfo.environment
+  var candidates: [String] = []
+  if let directory = environment["IBEX_PYTHON_TOOLS_DIR"] { candidates.append(directory + "/bin/python3") }
+  candidates.append("/opt/ibex-python-tools/bin/python3")
+  if let home = environment["HOME"] { candidates.append(home + "/.local/share/ibex-python-tools/bin/python3") }
+  if let python = findProgram("python3") { candidates.append(python) }
+  for python in candidates where FileManager.default.isExecutableFile(atPath: python) {
+    if let (_, errors) = try? runOracle(python, ["-c", "import croniter"], environment: ["PATH": "/usr/bin:/bin"]), errors.isEmpty {
+      return python
+    }
+  }
+  return nil
+}()
 
 @Suite(
   "Cron expressions agree with croniter",
-  .enabled(if: hasCroniter(), "Python's croniter is missing: scripts/install-python-tools.sh"))
+  .enabled(if: croniterPython != nil, "Python's croniter is missing: scripts/install-python-tools.sh"))
 struct CroniterOracleTests {
   @Test("thousands of generated expressions and start times, in UTC") func agreement() throws {
     var g = SplitMix(state: 14)
@@ -314,17 +332,24 @@ struct CroniterOracleTests {
       input += "{\"expression\": \(quoted.dropFirst().dropLast()), \"start\": \(start), \"count\": \(iterations)}\n"
     }
     let (output, errors) = try runOracle(
-      findProgram("python3")!, ["-c", croniterScript], environment: ["PATH": "/usr/bin:/bin", "TZ": "UTC"], input: input)
+      croniterPython!, ["-c", croniterScript], environment: ["PATH": "/usr/bin:/bin", "TZ": "UTC"], input: input)
     let answers = output.split(separator: "\n")
     try #require(answers.count == count, "croniter answered \(answers.count) of \(count): \(errors)")
     var compared = 0
-    var dayRuleDivergences = 0
+    // Documented divergences (docs/timers.md), by kind.
+    var divergences: [String: Int] = [:]
     var mismatches: [String] = []
     for ((expression, start), answer) in zip(requests, answers) {
       let json = try #require(try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])
       let mine = try? CronExpression.parse(expression)
+      let fields = expression.split(separator: " ").map(String.init)
       guard let theirs = json["elapses"] as? [Int] else {
-        if mine != nil { mismatches.append("\(expression): croniter rejects it (\(json["error"] ?? "")), ibex accepts it") }
+        let error = "\(json["error"] ?? "")"
+        if let mine, error.contains("failed to find next date"), mine.nextElapse(after: start, zone: .utc) == nil {
+          divergences["an impossible date is an error for croniter, never elapses for cron", default: 0] += 1
+        } else if mine != nil {
+          mismatches.append("\(expression): croniter rejects it (\(error)), ibex accepts it")
+        }
         continue
       }
       guard let mine else {
@@ -338,18 +363,24 @@ struct CroniterOracleTests {
         after = next
       }
       compared += 1
-      if elapses != theirs.map(Int64.init) {
-        // Documented divergence: a day field starting with '*/' is '*' for Vixie cron (AND),
-        // restricted for croniter (OR).
-        let fields = expression.split(separator: " ")
-        if fields.count == 5, (fields[2].hasPrefix("*/") && !fields[4].hasPrefix("*")) || (fields[4].hasPrefix("*/") && !fields[2].hasPrefix("*")) {
-          dayRuleDivergences += 1
+      if elapses == theirs.map(Int64.init) { continue }
+      if fields.count == 5 {
+        let (dom, dow) = (fields[2], fields[4])
+        if dom != "*" && dow != "*" && (dom.hasPrefix("*") || dow.hasPrefix("*")) {
+          divergences["a day field starting with '*/' is '*' for cron (AND), restricted for croniter (OR)", default: 0] += 1
           continue
         }
-        mismatches.append("\(expression) from @\(start): ibex \(elapses), croniter \(theirs)")
+        let dowSteps = dow.split(separator: ",").contains { $0.contains("/") && !$0.contains("-") && !$0.hasPrefix("*") }
+        if dowSteps {
+          divergences["day-of-week N/S runs to 7 (Sunday) for cronie, to 6 for croniter", default: 0] += 1
+          continue
+        }
       }
+      mismatches.append("\(expression) from @\(start): ibex \(elapses), croniter \(theirs)")
     }
-    print("croniter oracle: \(compared) expressions compared (\(compared * iterations) elapses), \(dayRuleDivergences) differ by the documented '*/N' day rule, \(mismatches.count) disagreements")
+    let documented = divergences.map { "\($0.value) (\($0.key))" }.sorted().joined(separator: ", ")
+    print("croniter oracle: \(compared) expressions compared (\(compared * iterations) elapses), documented divergences: \(documented); \(mismatches.count) disagreements")
+    saveOracleLog("croniter", mismatches)
     #expect(compared > 2500)
     #expect(mismatches.isEmpty, "\(mismatches.prefix(20).joined(separator: "\n"))")
   }

@@ -180,6 +180,7 @@ struct SystemdOracleTests {
     var compared = 0
     var elapses = 0
     var rejectedByBoth = 0
+    var systemdGaveUp = 0
     var mismatches: [String] = []
     var zoneCache: [String: TimeZoneRules] = [:]
     for _ in 0..<batches {
@@ -195,6 +196,12 @@ struct SystemdOracleTests {
         let event = try? CalendarEvent.parse(text)
         if systemdRejects {
           if event == nil { rejectedByBoth += 1 } else { mismatches.append("\(text): systemd rejects it, ibex accepts it") }
+          continue
+        }
+        if errors.contains("Failed to determine next elapse for '\(text)'") {
+          // systemd gives up after 1000 search rounds (MAX_CALENDAR_ITERATIONS), seen around
+          // daylight saving changes; ibex's answer is checked by the unit tables instead.
+          systemdGaveUp += 1
           continue
         }
         guard let block = blocks.first(where: { $0.original == text }) else {
@@ -225,7 +232,7 @@ struct SystemdOracleTests {
         }
       }
     }
-    print("systemd oracle: \(compared) events compared (\(elapses) elapses), \(rejectedByBoth) rejected by both, \(mismatches.count) disagreements")
+    print("systemd oracle: \(compared) events compared (\(elapses) elapses), \(rejectedByBoth) rejected by both, \(systemdGaveUp) where systemd gives up (iteration limit), \(mismatches.count) disagreements")
     saveOracleLog("systemd", mismatches)
     #expect(compared > 1500)
     #expect(mismatches.isEmpty, "\(mismatches.prefix(20).joined(separator: "\n"))")

@@ -39,8 +39,9 @@ public enum ServiceDirectory {
     for entry in names where !entry.hasPrefix(".") {
       let file = directory + "/" + entry
       if entry.hasSuffix(".service.d") && FileSystem.info(file)?.isDirectory == true { continue }
+      if entry.hasSuffix(".timer") { continue }  // ScheduleLoader reads the timers
       guard entry.hasSuffix(".service") else {
-        throw ConfigError("\(file): not a service file (service files end in .service; drop-ins go in NAME.service.d/)")
+        throw ConfigError("\(file): not a service file (service files end in .service, timers in .timer; drop-ins go in NAME.service.d/)")
       }
       let name = String(entry.dropLast(8))
       guard ServiceFileParser.isValidName(name) else {

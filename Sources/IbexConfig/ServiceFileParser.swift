@@ -262,7 +262,10 @@ public struct ServiceFileParser {
     return result
   }
 
-  private func boolean(_ value: String) throws(ConfigError.Message) -> Bool {
+  private func boolean(_ value: String) throws(ConfigError.Message) -> Bool { try ServiceFileParser.boolean(value) }
+
+  /// systemd's booleans: yes/no, true/false, on/off, 1/0.
+  static func boolean(_ value: String) throws(ConfigError.Message) -> Bool {
     switch value {
     case "yes", "true", "on", "1": return true
     case "no", "false", "off", "0": return false
@@ -277,7 +280,9 @@ public struct ServiceFileParser {
     return number
   }
 
-  private func span(_ value: String) throws(ConfigError.Message) -> TimeSpan {
+  private func span(_ value: String) throws(ConfigError.Message) -> TimeSpan { try ServiceFileParser.span(value) }
+
+  static func span(_ value: String) throws(ConfigError.Message) -> TimeSpan {
     do {
       return try TimeSpan(parsing: value)
     } catch {

@@ -366,7 +366,7 @@ struct InitConfigErrorTests {
       ("bad.service", "[Service]\nExecStart=/nonexistent/daemon --flag\n", "bad.service:2: /nonexistent/daemon: no such executable"),
       ("bad.service", "[Service]\nExecStart=/bin/true\nUser=ghost-user\n", "bad.service:1: User=ghost-user: no such user in /etc/passwd"),
       ("bad.service", "[Unit]\nAfter=good\n[Service]\nExecStart=/bin/true\n", "dependency cycle: "),
-      ("bad.txt", "", "bad.txt: not a service file (service files end in .service; drop-ins go in NAME.service.d/)"),
+      ("bad.txt", "", "bad.txt: not a service file (service files end in .service, timers in .timer; drop-ins go in NAME.service.d/)"),
     ] as [(String, String, String)])
   func refused(file: String, text: String, message: String) throws {
     let services = try ServiceRoot([

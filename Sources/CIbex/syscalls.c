@@ -405,6 +405,24 @@ int ibex_timerfd_arm(int fd, int64_t deadline_ns) {
   RETURN_OR_ERRNO(timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL));
 }
 
+#ifndef TFD_TIMER_CANCEL_ON_SET
+#define TFD_TIMER_CANCEL_ON_SET (1 << 1)
+#endif
+
+int ibex_timerfd_create_realtime(void) { RETURN_OR_ERRNO(timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC)); }
+
+int ibex_timerfd_arm_realtime(int fd, int64_t deadline_ns) {
+  struct itimerspec spec;
+  memset(&spec, 0, sizeof spec);
+  int flags = TFD_TIMER_ABSTIME;
+  if (deadline_ns > 0) {
+    spec.it_value.tv_sec = deadline_ns / 1000000000;
+    spec.it_value.tv_nsec = deadline_ns % 1000000000;
+    flags |= TFD_TIMER_CANCEL_ON_SET;
+  }
+  RETURN_OR_ERRNO(timerfd_settime(fd, flags, &spec, NULL));
+}
+
 void ibex_sleep_ms(int ms) {
   struct timespec duration = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
   nanosleep(&duration, NULL);

@@ -8,6 +8,8 @@ public struct LoadedSchedule: Sendable {
   public var services: [ServiceDefinition] = []
   public var identities: [Identity?] = []
   public var warnings: [String] = []
+  /// The services timers start (also with scheduling off): they do not start at boot.
+  public var units: Set<String> = []
   public init() {}
 }
 
@@ -26,6 +28,7 @@ public enum ScheduleLoader {
     loaded.warnings = zones.warnings
     var names = Set(services.map { $0.name })
     loaded.timers = try loadTimerFiles(root: root, services: services, zones: &zones)
+    loaded.units = Set(loaded.timers.map { $0.unit })
     if !isSchedulingEnabled(environment) {
       // The timers' services stay down (they are not started at boot either).
       loaded.timers = []
@@ -60,7 +63,9 @@ public enum ScheduleLoader {
     }
     jobs += try environmentJobs(environment, disabled: disabled)
     for (name, entry) in jobs {
-      guard !names.contains(name) else { throw ConfigError("job \(name): a service of that name exists already", at: entry.location) }
+      // Jobs of CRON_* variables have the variable as their file and no line.
+      let position = entry.location.line == 0 ? entry.location.file : entry.location.description
+      guard !names.contains(name) else { throw ConfigError("\(position): job \(name): a service of that name exists already") }
       names.insert(name)
       let service = cronService(name, entry)
       try ServiceDirectory.checkPrograms(service, searchPath: searchPath)
@@ -72,10 +77,11 @@ public enum ScheduleLoader {
         do throws(ConfigError.Message) {
           timer.calendars = [try zones.cronTrigger(fields, zone: entry.zone)]
         } catch {
-          throw ConfigError(error.text, at: entry.location)
+          throw ConfigError("\(position): \(error.text)")
         }
       }
       loaded.timers.append(timer)
+      loaded.units.insert(name)
       loaded.services.append(service)
       loaded.identities.append(identity)
     }
@@ -127,7 +133,7 @@ public enum ScheduleLoader {
       do throws(ConfigError.Message) {
         var entry = try Crontab.job(Substring(value), isUser: { _ in false }, allowUser: false)
         entry.zone = zone
-        entry.location = SourceLocation(file: "environment", line: 0)
+        entry.location = SourceLocation(file: variable, line: 0)
         jobs.append(("cron-" + name, entry))
       } catch {
         // The value is not repeated: commands may hold secrets.

@@ -10,8 +10,8 @@ import IbexRuntime
 /// events from the kernel go to the `Supervisor` state machine, and its actions (spawn,
 /// signal, arm the timer, log, exit) are carried out here.
 public struct InitProgram: ~Copyable {
-  private var supervisor: Supervisor
-  private var loop: EventLoop
+  var supervisor: Supervisor
+  var loop: EventLoop
   /// Who each service runs as, by name (nil: as ibex).
   private var identities: [String: Identity]
   private let root: String
@@ -49,6 +49,13 @@ public struct InitProgram: ~Copyable {
   private var supervisorDeadline: Instant?
   /// Actions a control request produced, carried out once it has been answered.
   private var pendingActions: [SupervisorAction] = []
+  /// The timers (InitProgram+Timers.swift, docs/timers.md): the scheduler, its monotonic
+  /// deadline, which of their services run, and where `Persistent=` stamps go.
+  var scheduler: Scheduler
+  var schedulerDeadline: Instant?
+  var jobActive: [String: Bool] = [:]
+  let stampDirectory: String?
+  var pendingTimerEvents: [SchedulerEvent] = []
 
   private static let notifyToken: UInt64 = EventLoop.firstUserToken
   private static let readinessTokenBase: UInt64 = 1 << 20
@@ -97,6 +104,7 @@ public struct InitProgram: ~Copyable {
     let inheritedFileLimit = LimitSetting(resource: 7, soft: limit.soft, hard: limit.hard)  // RLIMIT_NOFILE
     var s6Services: [ServiceDefinition] = []
     var loaded: LoadedServices
+    let schedule: LoadedSchedule
     let graph: ServiceGraph
     do throws(ConfigError) {
       if let s6 {
@@ -106,7 +114,8 @@ public struct InitProgram: ~Copyable {
         s6Services = InitProgram.withLimit(
           inheritedFileLimit, S6Boot.adapt(layout.services, environment: environment, settings: s6, root: root))
       }
-      loaded = try InitProgram.loadNative(root: root, users: users, searchPath: searchPath, limit: inheritedFileLimit, beside: s6Services)
+      (loaded, schedule) = try InitProgram.loadNative(
+        root: root, users: users, searchPath: searchPath, limit: inheritedFileLimit, beside: s6Services, environment: environment)
       graph = try ServiceGraph(loaded.services)
     } catch {
       Console.fatal(error.description)
@@ -172,8 +181,10 @@ public struct InitProgram: ~Copyable {
         }
       }
     }
+    for warning in schedule.warnings { Console.warning(warning) }
     var program = InitProgram(
-      supervisor: Supervisor(graph: graph, settings: settings), loop: loop, control: control,
+      supervisor: Supervisor(graph: graph, settings: settings), scheduler: Scheduler(timers: schedule.timers, seed: randomSeed()),
+      stampDirectory: InitProgram.prepareStampDirectory(root: root, timers: schedule.timers), loop: loop, control: control,
       identities: InitProgram.identitiesByName(loaded), root: root, searchPath: searchPath,
       baseEnvironment: environment, notifySocket: notifySocket, notifyPath: notifyPath, devNull: devNull,
       inherited: inherited, argv: argv, commandIndex: options.commandIndex, s6: s6, s6Services: s6Services,
@@ -193,13 +204,23 @@ public struct InitProgram: ~Copyable {
   }
 
   /// The native service files, after `s6Services` (which run as ibex: no identity).
+  /// Then the timers, crontabs and `CRON_*` jobs (docs/timers.md): their services join the
+  /// others, and a service a timer starts does not start at boot.
   private static func loadNative(
-    root: String, users: UserDatabase, searchPath: String, limit: LimitSetting, beside s6Services: [ServiceDefinition]
-  ) throws(ConfigError) -> LoadedServices {
+    root: String, users: UserDatabase, searchPath: String, limit: LimitSetting, beside s6Services: [ServiceDefinition],
+    environment: [String]
+  ) throws(ConfigError) -> (LoadedServices, LoadedSchedule) {
     var loaded = try ServiceDirectory.load(root: root, users: users, searchPath: searchPath)
     loaded.services = s6Services + withLimit(limit, loaded.services)
     loaded.identities = Array(repeating: nil, count: s6Services.count) + loaded.identities
-    return loaded
+    let schedule = try ScheduleLoader.load(
+      root: root, environment: environment, services: loaded.services, users: users, searchPath: searchPath)
+    loaded.services += withLimit(limit, schedule.services)
+    loaded.identities += schedule.identities
+    for k in loaded.services.indices where schedule.units.contains(loaded.services[k].name) {
+      loaded.services[k].autostart = false
+    }
+    return (loaded, schedule)
   }
 
   /// `services`, each with `limit` unless it sets that resource itself.
@@ -226,7 +247,7 @@ public struct InitProgram: ~Copyable {
   }
 
   private init(
-    supervisor: Supervisor, loop: consuming EventLoop, control: ControlServer?, identities: [String: Identity],
+    supervisor: Supervisor, scheduler: Scheduler, stampDirectory: String?, loop: consuming EventLoop, control: ControlServer?, identities: [String: Identity],
     root: String, searchPath: String, baseEnvironment: [String],
     notifySocket: FileDescriptor?, notifyPath: String, devNull: FileDescriptor, inherited: InheritedSignalState,
     argv: UnsafePointer<UnsafeMutablePointer<CChar>?>, commandIndex: Int?, s6: S6Settings?,
@@ -237,6 +258,8 @@ public struct InitProgram: ~Copyable {
     self.commandLog = commandLog
     self.output = output
     self.supervisor = supervisor
+    self.scheduler = scheduler
+    self.stampDirectory = stampDirectory
     self.loop = loop
     self.control = control
     self.identities = identities
@@ -261,6 +284,7 @@ public struct InitProgram: ~Copyable {
       }
     }
     if let code = deliver(.boot) { return code }
+    if let code = bootScheduler() { return code }
     var events: [LoopEvent] = []
     while true {
       loop.wait(into: &events)
@@ -305,7 +329,13 @@ public struct InitProgram: ~Copyable {
         supervisorDeadline = nil
         if let code = deliver(.timerFired) { return code }
       }
+      if let deadline = schedulerDeadline, deadline <= now {
+        schedulerDeadline = nil
+        if let code = feedScheduler(.tick) { return code }
+      }
       rearm()
+    case .wallClock(let changed):
+      if let code = feedScheduler(changed ? .clockStepped : .tick) { return code }
     case .ready(ControlServer.listenerToken, _):
       control?.acceptAll(loop: &loop, now: EventLoop.now())
       reportOutputNotices()
@@ -332,8 +362,9 @@ public struct InitProgram: ~Copyable {
 
   /// Hands `event` to the supervisor and carries out its actions. Returns the exit code when
   /// the supervisor is done.
-  private mutating func deliver(_ event: SupervisorEvent) -> Int32? {
-    perform(supervisor.handle(event, now: EventLoop.now()))
+  mutating func deliver(_ event: SupervisorEvent) -> Int32? {
+    if let code = perform(supervisor.handle(event, now: EventLoop.now())) { return code }
+    return syncJobs()
   }
 
   /// Carries out actions, feeding what spawning reports back to the supervisor.
@@ -364,8 +395,8 @@ public struct InitProgram: ~Copyable {
     }
   }
 
-  private mutating func rearm() {
-    let deadlines = [supervisorDeadline, control?.nextDeadline, output.retryDeadline].compactMap { $0 }
+  mutating func rearm() {
+    let deadlines = [supervisorDeadline, control?.nextDeadline, output.retryDeadline, schedulerDeadline].compactMap { $0 }
     loop.arm(at: deadlines.min())
   }
 
@@ -391,6 +422,11 @@ public struct InitProgram: ~Copyable {
     for event in events {
       if let code = deliver(event) { return code }
     }
+    let timerEvents = pendingTimerEvents
+    pendingTimerEvents = []
+    for event in timerEvents {
+      if let code = feedScheduler(event) { return code }
+    }
     return nil
   }
 
@@ -399,12 +435,21 @@ public struct InitProgram: ~Copyable {
     switch request {
     case .status(let names):
       let now = EventLoop.now()
-      let services = try supervisor.serviceIndices(names).map { supervisor.status(of: $0, now: now) }
-      return .object([ok, ("shutting_down", .bool(supervisor.isShuttingDown)), ("services", .array(services))])
+      let (timers, serviceNames) = try timerIndices(names)
+      let services = names.isEmpty || !serviceNames.isEmpty ? try supervisor.serviceIndices(serviceNames).map { supervisor.status(of: $0, now: now) } : []
+      let clock = schedulerClock()
+      return .object([
+        ok, ("shutting_down", .bool(supervisor.isShuttingDown)), ("services", .array(services)),
+        ("timers", .array(timers.map { scheduler.status(of: $0, clock: clock) })),
+      ])
     case .start(let names):
-      events = try supervisor.serviceIndices(names).map { .commanded(.start(service: $0)) }
+      let (timers, serviceNames) = try timerIndices(names)
+      events = try supervisor.serviceIndices(serviceNames).map { .commanded(.start(service: $0)) }
+      pendingTimerEvents += timers.map { .enable(timer: scheduler.timers[$0].name) }
     case .stop(let names):
-      events = try supervisor.serviceIndices(names).map { .commanded(.stop(service: $0)) }
+      let (timers, serviceNames) = try timerIndices(names)
+      events = try supervisor.serviceIndices(serviceNames).map { .commanded(.stop(service: $0)) }
+      pendingTimerEvents += timers.map { .disable(timer: scheduler.timers[$0].name) }
     case .restart(let names):
       events = try supervisor.serviceIndices(names).map { .commanded(.restart(service: $0)) }
     case .signal(let name, let signal):
@@ -437,10 +482,12 @@ public struct InitProgram: ~Copyable {
     let users = UserDatabase(
       passwd: (try? FileSystem.readText("/etc/passwd")) ?? "", group: (try? FileSystem.readText("/etc/group")) ?? "")
     let loaded: LoadedServices
+    let schedule: LoadedSchedule
     let summary: Supervisor.ReloadSummary
     let actions: [SupervisorAction]
     do throws(ConfigError) {
-      loaded = try InitProgram.loadNative(root: root, users: users, searchPath: searchPath, limit: fileLimit, beside: s6Services)
+      (loaded, schedule) = try InitProgram.loadNative(
+        root: root, users: users, searchPath: searchPath, limit: fileLimit, beside: s6Services, environment: baseEnvironment)
       (summary, actions) = try supervisor.reload(loaded.services, now: EventLoop.now())
     } catch {
       throw ControlFailure(.failed, "the new configuration is invalid, nothing changed: \(error.description)")
@@ -450,6 +497,7 @@ public struct InitProgram: ~Copyable {
     for service in loaded.services { identities[service.name] = fresh[service.name] }
     output.emit("reloaded: \(summary.added.count) added, \(summary.changed.count) changed, \(summary.removed.count) removed", loop: &loop)
     pendingActions += actions
+    reloadTimers(schedule.timers)
     func list(_ names: [String]) -> JSONValue { .array(names.map { .string($0) }) }
     return .object([("ok", .bool(true)), ("added", list(summary.added)), ("changed", list(summary.changed)), ("removed", list(summary.removed))])
   }

@@ -61,7 +61,7 @@ public struct RunProgram: ~Copyable {
           forward(signal)
         case .deadline:
           killAfterGrace()
-        case .ready:
+        case .ready, .wallClock:
           break
         }
       }

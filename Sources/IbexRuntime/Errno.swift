@@ -31,6 +31,8 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable {
   public static let wouldBlock = Errno(rawValue: 11)
   /// Permission denied. C name: `EACCES`.
   public static let permissionDenied = Errno(rawValue: 13)
+  /// Operation canceled (a CANCEL_ON_SET timerfd after the clock was set). C name: `ECANCELED`.
+  public static let canceled = Errno(rawValue: 125)
   /// Invalid argument. C name: `EINVAL`.
   public static let invalidArgument = Errno(rawValue: 22)
   /// Exec format error. C name: `ENOEXEC`.

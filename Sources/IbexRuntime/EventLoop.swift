@@ -8,6 +8,9 @@ public enum LoopEvent {
   case signal(Signal, sender: Int32)
   /// The deadline set with `arm(at:)` has passed.
   case deadline
+  /// The wall-clock deadline set with `armWallClock(at:)` has passed, or (`changed`) the wall
+  /// clock was set (the deadline is then disarmed: arm it again).
+  case wallClock(changed: Bool)
   /// A watched file descriptor is ready; `token` is what was given to `watch`.
   case ready(token: UInt64, events: UInt32)
 }
@@ -26,7 +29,9 @@ public struct EventLoop: ~Copyable {
   private let epoll: FileDescriptor
   private let signals: FileDescriptor
   private let timer: FileDescriptor
+  private let wallTimer: FileDescriptor
   private var deadline: Instant?
+  private var wallDeadline: Int64?
   private var handled: SignalSet
   private var watchedCount = 0
   private var readyBuffer: [epoll_event]
@@ -34,6 +39,7 @@ public struct EventLoop: ~Copyable {
 
   private static let signalToken: UInt64 = 0
   private static let timerToken: UInt64 = 1
+  private static let wallTimerToken: UInt64 = 2
   /// Readiness to read (`EPOLLIN`), for `watch`.
   public static let readable: UInt32 = ibex_EPOLLIN
   public static let writable: UInt32 = ibex_EPOLLOUT
@@ -52,8 +58,11 @@ public struct EventLoop: ~Copyable {
       opened.append(signals)
       let timer = FileDescriptor(rawValue: try Errno.check(ibex_timerfd_create()))
       opened.append(timer)
+      let wallTimer = FileDescriptor(rawValue: try Errno.check(ibex_timerfd_create_realtime()))
+      opened.append(wallTimer)
       try EventLoop.add(signals, to: epoll, token: EventLoop.signalToken, events: ibex_EPOLLIN)
       try EventLoop.add(timer, to: epoll, token: EventLoop.timerToken, events: ibex_EPOLLIN)
+      try EventLoop.add(wallTimer, to: epoll, token: EventLoop.wallTimerToken, events: ibex_EPOLLIN)
     } catch {
       for fd in opened { fd.close() }
       throw error
@@ -61,7 +70,9 @@ public struct EventLoop: ~Copyable {
     epoll = opened[0]
     signals = opened[1]
     timer = opened[2]
+    wallTimer = opened[3]
     deadline = nil
+    wallDeadline = nil
     self.handled = handled
     readyBuffer = Array(repeating: epoll_event(), count: 32)
     signalBuffer = Array(repeating: signalfd_siginfo(), count: 32)
@@ -71,6 +82,7 @@ public struct EventLoop: ~Copyable {
     epoll.close()
     signals.close()
     timer.close()
+    wallTimer.close()
   }
 
   private static func add(_ fd: FileDescriptor, to epoll: FileDescriptor, token: UInt64, events: UInt32) throws(Errno) {
@@ -99,6 +111,14 @@ public struct EventLoop: ~Copyable {
     if ibex_timerfd_arm(timer.rawValue, at) < 0 { fatalError("ibex bug: timerfd_settime failed") }
   }
 
+  /// Sets the one wall-clock deadline (ns since the epoch, `CLOCK_REALTIME`; nil clears it).
+  /// While it is armed, a change of the wall clock is reported as `.wallClock(changed: true)`.
+  public mutating func armWallClock(at nanoseconds: Int64?) {
+    wallDeadline = nanoseconds
+    let at = nanoseconds.map { max($0, 1) } ?? 0
+    if ibex_timerfd_arm_realtime(wallTimer.rawValue, at) < 0 { fatalError("ibex bug: timerfd_settime (realtime) failed") }
+  }
+
   /// The current time on the monotonic clock.
   public static func now() -> Instant { Instant(nanoseconds: ibex_monotonic_ns()) }
 
@@ -106,7 +126,7 @@ public struct EventLoop: ~Copyable {
   /// happened.
   public mutating func wait(into events: inout [LoopEvent]) {
     events.removeAll(keepingCapacity: true)
-    if watchedCount == 0 {
+    if watchedCount == 0 && wallDeadline == nil {
       waitForSignal(into: &events)
       return
     }
@@ -120,6 +140,7 @@ public struct EventLoop: ~Copyable {
         switch ready.data.u64 {
         case EventLoop.signalToken: readSignals(into: &events)
         case EventLoop.timerToken: readTimer(into: &events)
+        case EventLoop.wallTimerToken: readWallTimer(into: &events)
         default: events.append(.ready(token: ready.data.u64, events: ready.events))
         }
       }
@@ -163,6 +184,22 @@ public struct EventLoop: ~Copyable {
       }
       if read < signalBuffer.count * size { return }
     }
+  }
+
+  private mutating func readWallTimer(into events: inout [LoopEvent]) {
+    var expirations: UInt64 = 0
+    var changed = false
+    let read = withUnsafeMutableBytes(of: &expirations) { (bytes) -> Int? in
+      do throws(Errno) {
+        return try wallTimer.read(into: bytes)
+      } catch {
+        changed = error == .canceled
+        return nil
+      }
+    }
+    guard read == 8 || changed else { return }
+    wallDeadline = nil
+    events.append(.wallClock(changed: changed))
   }
 
   private mutating func readTimer(into events: inout [LoopEvent]) {

@@ -159,6 +159,11 @@ extern const int ibex_EPOLL_CTL_ADD, ibex_EPOLL_CTL_MOD, ibex_EPOLL_CTL_DEL;
 int ibex_timerfd_create(void);
 /// Arms the timer at the absolute CLOCK_MONOTONIC time `deadline_ns`; 0 disarms it.
 int ibex_timerfd_arm(int fd, int64_t deadline_ns);
+/// A CLOCK_REALTIME timerfd, non-blocking, close-on-exec (the timers' wall-clock deadlines).
+int ibex_timerfd_create_realtime(void);
+/// Arms it at the absolute CLOCK_REALTIME time `deadline_ns` with TFD_TIMER_CANCEL_ON_SET (a
+/// read then fails with ECANCELED when the clock is set); 0 disarms it.
+int ibex_timerfd_arm_realtime(int fd, int64_t deadline_ns);
 /// nanosleep(2) for `ms` milliseconds (EINTR ends it early).
 void ibex_sleep_ms(int ms);
 /// Nanoseconds of CLOCK_MONOTONIC.

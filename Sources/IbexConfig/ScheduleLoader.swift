@@ -51,7 +51,7 @@ public enum ScheduleLoader {
         throw ConfigError("unable to read \(directory): \(error.description)")
       }
       // Files cron itself skips: hidden, editor backups, package manager leftovers.
-      for file in files where !file.hasPrefix(".") && !file.hasSuffix("~") && !file.contains(".dpkg-") {
+      for file in files where !file.hasPrefix(".") && !file.hasSuffix("~") && !file.split(separator: ".").contains(where: { $0.hasPrefix("dpkg-") }) {
         let path = directory + "/" + file
         guard ServiceFileParser.isValidName("cron-" + file) else {
           throw ConfigError("\(path): file names in \(crontabDirectory) are letters, digits, - _ . @ :")

@@ -21,7 +21,7 @@ public struct ServiceFileParser {
     "Service": [
       "Type", "ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPost", "RemainAfterExit", "Restart",
       "RestartSec", "RestartMaxDelaySec", "StartLimitBurst", "StartLimitIntervalSec", "TimeoutStartSec",
-      "TimeoutStopSec", "TimeoutSec", "KillSignal", "User", "Group", "SupplementaryGroups", "Environment",
+      "TimeoutStopSec", "TimeoutSec", "RuntimeMaxSec", "KillSignal", "User", "Group", "SupplementaryGroups", "Environment",
       "EnvironmentFile", "WorkingDirectory", "UMask", "CapabilityBoundingSet", "AmbientCapabilities",
       "NoNewPrivileges", "Essential", "EssentialExitCode", "NotificationFD",
     ] + ServiceFileParser.limitNames.map { $0.0 },
@@ -99,6 +99,7 @@ public struct ServiceFileParser {
       definition.startTimeout = try optionalSpan(value)
       definition.stopTimeout = try span(value)
       startTimeoutSet = true
+    case ("Service", "RuntimeMaxSec"): definition.runtimeMax = try optionalSpan(value)
     case ("Service", "KillSignal"):
       guard let signal = Signal(parsing: value), signal != .stop else { throw .init("not a signal name or number") }
       definition.killSignal = signal

@@ -19,14 +19,18 @@ public enum ControlClient {
     $IBEX_ROOT or --root DIR). Root and ibex's own user may do everything; members of
     $IBEX_CONTROL_GROUP may use status and check.
 
-      status     state, pid, uptime, restarts, last exit, readiness and health of the services
-                 (a table; --json for one line of JSON)
+      status     state, pid, uptime, restarts, last exit, readiness and health of the services,
+                 and the timers: next elapse, last run, result, duration (a table; --json for
+                 one line of JSON)
+      start      start services; `start NAME` runs a timer's job now; `start NAME.timer` and
+                 `stop NAME.timer` enable and disable a timer (docs/timers.md)
       check      exit 0 when the services (default: the essential ones, or all) are ready
                  (--ready, the default) or alive (--live): for Kubernetes exec probes
       wait       until the services are ready (--ready, default), up, or down; --timeout
                  (default 30s) then exit 5
-      reload     read the service files again: start new services, restart changed ones,
-                 stop removed ones; an invalid configuration changes nothing (exit 1)
+      reload     read the service files, timers and crontabs again: start new services,
+                 restart changed ones, stop removed ones; an invalid configuration changes
+                 nothing (exit 1)
       shutdown   stop everything; ibex exits with N (default 0)
 
     Exit codes: 0 ok, 1 failed (or check not passed), 2 usage, 3 unknown service, 4 not
@@ -134,7 +138,15 @@ public enum ControlClient {
     }
     switch request {
     case .status:
-      Console.output(json ? response.encoded + "\n" : table(response["services"]?.array ?? []))
+      if json {
+        Console.output(response.encoded + "\n")
+      } else {
+        let services = response["services"]?.array ?? []
+        let timers = response["timers"]?.array ?? []
+        var text = services.isEmpty && !timers.isEmpty ? "" : table(services)
+        if !timers.isEmpty { text += (text.isEmpty ? "" : "\n") + timerTable(timers) }
+        Console.output(text)
+      }
     case .reload:
       func names(_ key: String) -> String {
         let list = (response[key]?.array ?? []).compactMap { $0.string }
@@ -188,6 +200,25 @@ public enum ControlClient {
     }
   }
 
+  /// `TIMER UNIT NEXT LAST RUN RESULT DURATION RUNS SKIPPED`, times relative to now.
+  static func timerTable(_ timers: [JSONValue]) -> String {
+    let wall = WallTime.now()
+    let now = wall.seconds * 1000 + Int64(wall.nanoseconds / 1_000_000)
+    var rows = [["TIMER", "UNIT", "NEXT", "LAST RUN", "RESULT", "DURATION", "RUNS", "SKIPPED"]]
+    for timer in timers {
+      var next = timer["next_elapse_ms"]?.number.map { "in " + TimeSpan.milliseconds(max($0 - now, 0)).roundedDescription } ?? "-"
+      if timer["enabled"]?.bool == false { next = "disabled" }
+      let last = timer["last_run_ms"]?.number.map { TimeSpan.milliseconds(max(now - $0, 0)).roundedDescription + " ago" } ?? "-"
+      let result = timer["running"]?.bool == true ? "running" : timer["last_result"]?.string ?? "-"
+      let duration = timer["last_duration_ms"]?.number.map { TimeSpan.milliseconds($0).description } ?? "-"
+      rows.append([
+        timer["name"]?.string ?? "?", timer["unit"]?.string ?? "?", next, last, result, duration,
+        timer["runs"]?.number.map { "\($0)" } ?? "0", timer["skipped"]?.number.map { "\($0)" } ?? "0",
+      ])
+    }
+    return aligned(rows)
+  }
+
   /// `NAME STATE PID UPTIME RESTARTS LAST-EXIT READY HEALTH`, aligned; states in colour on a TTY.
   static func table(_ services: [JSONValue]) -> String {
     var rows = [["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "READY", "HEALTH"]]
@@ -199,11 +230,16 @@ public enum ControlClient {
         service["ready"]?.bool == true ? "yes" : "no", service["health"]?.string ?? "-",
       ])
     }
+    return aligned(rows, colouringState: true)
+  }
+
+  /// Rows as columns, aligned; with `colouringState`, column 2 in colour on a TTY.
+  static func aligned(_ rows: [[String]], colouringState: Bool = false) -> String {
     var widths = Array(repeating: 0, count: rows[0].count)
     for row in rows {
       for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
     }
-    let colour = FileDescriptor.standardOutput.isTerminal
+    let colour = colouringState && FileDescriptor.standardOutput.isTerminal
     var out = ""
     for (r, row) in rows.enumerated() {
       for (i, cell) in row.enumerated() {

@@ -66,6 +66,9 @@ let fuzzTargets: [FuzzTarget] = [
     let database = UserDatabase(passwd: text, group: text)
     _ = database.account("root")
   },
+  // Scheduled jobs: crontab files, calendar events, cron expressions, TZif bytes, POSIX TZ.
+  FuzzTarget(name: "crontab") { text in _ = try? Crontab.parse(text, file: "crontab", isUser: { $0 == "root" }) },
+  FuzzTarget(name: "calendar") { text in fuzzSchedules(text, bytes: Array(text.utf8)) },
 ]
 
 /// The targets this process runs: the one named by IBEX_FUZZ_TARGET, or all.

@@ -69,7 +69,7 @@ public struct TimeZones: Sendable {
     } catch {
       throw .init(error.description)
     }
-    let zone = try event.timeZone.map { (name) throws(ConfigError.Message) in try rules(named: name) } ?? defaultZone
+    let zone = try event.zoneName.map { (name) throws(ConfigError.Message) in try rules(named: name) } ?? defaultZone
     return CalendarTrigger(expression: event.normalized) { event.nextElapse(after: $0, zone: zone) }
   }
 

@@ -15,10 +15,10 @@ public struct CalendarError: Error, Equatable, Sendable {
 }
 public struct CalendarEvent: Equatable, Sendable {
   public var normalized: String
-  public var timeZone: String?
+  public var zoneName: String?
   public static func parse(_ text: String) throws(CalendarError) -> CalendarEvent {
     if text == "bad" { throw CalendarError(message: "bad") }
-    return CalendarEvent(normalized: text, timeZone: nil)
+    return CalendarEvent(normalized: text, zoneName: nil)
   }
   public func nextElapse(after utcSeconds: Int64, zone: TimeZoneRules) -> Int64? { utcSeconds + 1 }
 }

@@ -39,6 +39,20 @@ struct RobustnessTests {
     }
   }
 
+  @Test("crontabs: 3000 random inputs either parse or give a positioned error")
+  func crontabs() {
+    var random = SeededRandom(state: 7)
+    for _ in 0..<3000 {
+      var text = randomText(&random, length: random.below(120))
+      if random.below(2) == 0 { text = "* * * * * " + text }
+      do {
+        _ = try Crontab.parse(text, file: "crontab", isUser: { $0 == "root" })
+      } catch {
+        #expect(error.description.hasPrefix("crontab:"), "unpositioned error: \(error.description)")
+      }
+    }
+  }
+
   @Test("words, time spans, signals, environment files and command lines survive random input")
   func smallParsers() {
     var random = SeededRandom(state: 42)

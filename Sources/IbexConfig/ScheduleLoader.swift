@@ -111,7 +111,7 @@ public enum ScheduleLoader {
 
   /// `CRON_<NAME>=value` pairs (name lowercased), without `CRON_TZ` and the seed's `CRON_PERIOD*`.
   static func cronVariables(_ environment: [String]) -> [(name: String, value: String)] {
-    var pairs: [(String, String)] = []
+    var pairs: [(name: String, value: String)] = []
     for assignment in environment where assignment.hasPrefix("CRON_") {
       guard let equals = assignment.firstIndex(of: "=") else { continue }
       let variable = String(assignment[..<equals])
@@ -123,7 +123,7 @@ public enum ScheduleLoader {
 
   /// The jobs of `CRON_<NAME>` variables: `cron-<name>`, the value byte for byte.
   static func environmentJobs(_ environment: [String], disabled: Set<String>) throws(ConfigError) -> [(name: String, entry: CrontabEntry)] {
-    var jobs: [(String, CrontabEntry)] = []
+    var jobs: [(name: String, entry: CrontabEntry)] = []
     let zone = Environment.value(of: "CRON_TZ", in: environment)
     for (name, value) in cronVariables(environment) where !disabled.contains(name) {
       let variable = "CRON_" + String(decoding: name.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)

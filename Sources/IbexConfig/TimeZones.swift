@@ -22,7 +22,7 @@ public struct TimeZones: Sendable {
         defaultZoneSource = "TZ=" + tz
       } catch {
         // Not a zone file: a POSIX rule such as `CET-1CEST,M3.5.0,M10.5.0/3`.
-        do {
+        do throws(TimeZoneError) {
           defaultZone = try TimeZoneRules.parse(posix: name)
           defaultZoneSource = "TZ=" + tz
         } catch {
@@ -30,8 +30,8 @@ public struct TimeZones: Sendable {
         }
       }
     } else if FileSystem.info(root + "/etc/localtime") != nil {
-      do {
-        defaultZone = try TimeZoneRules.parse(tzif: try FileSystem.read(root + "/etc/localtime"))
+      do throws(TimeZoneError) {
+        defaultZone = try TimeZoneRules.parse(tzif: (try? FileSystem.read(root + "/etc/localtime")) ?? [])
         defaultZoneSource = "/etc/localtime"
       } catch {
         warnings.append("/etc/localtime: not a usable zone file: timers use UTC")

@@ -46,7 +46,7 @@ from common import (add_ibex_arguments, at_most, compile_c, die, finish, ibex_bi
 
 HERE = Path(__file__).resolve().parent
 JOBS = 20
-UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
+UNSHARE = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
 
 
 def crontab_lines(stamp: str, out: str, schedule: str, user: bool) -> str:
@@ -77,7 +77,7 @@ def start(name: str, ibex: str | None, work: Path, schedule: str, stamp: str, ou
         if os.path.isdir("/var/spool/cron/crontabs"):
             binds.append((d / "spool", "/var/spool/cron/crontabs"))
         script = " && ".join(f"mount --bind {a} {b}" for a, b in binds) + " && exec cron -f"
-        cmd = ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "sh", "-c", script]
+        cmd = ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c", script]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -103,7 +103,9 @@ def switches(pid: int) -> int:
     return sum(read_kib(f"/proc/{pid}/status", ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")).values())
 
 
-def stop(p: subprocess.Popen) -> None:
+def stop(p: subprocess.Popen, pid: int) -> None:
+    """Kills the scheduler (PID 1 of its namespace: everything in it goes too) and unshare."""
+    os.kill(pid, signal.SIGKILL)
     p.send_signal(signal.SIGKILL)
     p.wait()
 
@@ -119,8 +121,8 @@ def idle_phase(names: list[str], ibex: str | None, work: Path, stamp: str, secon
     log(f"idle: watching {len(names)} schedulers for {seconds:.0f} s")
     time.sleep(seconds)
     after = {n: switches(pid) for n, pid in pids.items()}
-    for p in procs.values():
-        stop(p)
+    for n, p in procs.items():
+        stop(p, pids[n])
     return {n: {"wakeups_per_s": (after[n] - before[n]) / seconds, "switches": after[n] - before[n], **memory[n]}
             for n in names}
 
@@ -128,14 +130,14 @@ def idle_phase(names: list[str], ibex: str | None, work: Path, stamp: str, secon
 def delay_phase(name: str, ibex: str | None, work: Path, stamp: str, minutes: int) -> list[float]:
     out = work / f"stamps-{name}"
     p = start(name, ibex, work / "delay", "* * * * *", stamp, str(out))
-    daemon_pid(p)
+    pid = daemon_pid(p)
     # Past the first boundary that the scheduler certainly saw coming, then `minutes` more.
     now = time.time()
     first = (int(now) // 60 + 1) * 60
     end = first + 60 * (minutes - 1) + 5
     log(f"delay: {name} until {time.strftime('%H:%M:%S', time.gmtime(end))} UTC")
     time.sleep(max(0.0, end - time.time()))
-    stop(p)
+    stop(p, pid)
     delays = []
     for line in out.read_text().splitlines() if out.exists() else []:
         _, stamp_text = line.split()

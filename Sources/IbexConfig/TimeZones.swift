@@ -1,63 +1,36 @@
 import IbexCore
 import IbexRuntime
 
-/// Zone rules by name, read from the TZif files under `<root>/usr/share/zoneinfo`, and the
-/// default zone of expressions without one: `TZ`, else `/etc/localtime`, else UTC.
+/// The zones of the timers' expressions: the one an expression names, else the default zone
+/// (`TZ`, else `/etc/localtime`, else UTC), read from the zone files under the root with
+/// `TimeZoneFiles` and kept once read.
 public struct TimeZones: Sendable {
-  public static let directory = "/usr/share/zoneinfo"
-  private let root: String
+  private let directory: String
   private var cache: [String: TimeZoneRules] = [:]
   public private(set) var defaultZone: TimeZoneRules = .utc
-  /// `TZ=...` or `/etc/localtime`, for messages.
-  public private(set) var defaultZoneSource = "UTC"
-  /// Problems with the default zone (ibex then uses UTC).
+  /// Problems with the default zone (timers then use UTC).
   public private(set) var warnings: [String] = []
 
   public init(root: String, environment: [String]) {
-    self.root = root
-    if let tz = Environment.value(of: "TZ", in: environment), !tz.isEmpty {
-      let name = tz.hasPrefix(":") ? String(tz.dropFirst()) : tz
-      do throws(ConfigError.Message) {
-        defaultZone = try rules(named: name)
-        defaultZoneSource = "TZ=" + tz
-      } catch {
-        // Not a zone file: a POSIX rule such as `CET-1CEST,M3.5.0,M10.5.0/3`.
-        do throws(TimeZoneError) {
-          defaultZone = try TimeZoneRules.parse(posix: name)
-          defaultZoneSource = "TZ=" + tz
-        } catch {
-          warnings.append("TZ=\(tz): neither a zone in \(TimeZones.directory) nor a POSIX TZ rule (\(error.description)): timers use UTC")
-        }
-      }
-    } else if FileSystem.info(root + "/etc/localtime") != nil {
-      do throws(TimeZoneError) {
-        defaultZone = try TimeZoneRules.parse(tzif: (try? FileSystem.read(root + "/etc/localtime")) ?? [])
-        defaultZoneSource = "/etc/localtime"
-      } catch {
-        warnings.append("/etc/localtime: not a usable zone file: timers use UTC")
-      }
+    directory = root + TimeZoneFiles.directory
+    do {
+      defaultZone = try TimeZoneFiles.defaultZone(
+        tz: Environment.value(of: "TZ", in: environment), directory: directory, localtime: root + TimeZoneFiles.localtime
+      ).rules
+    } catch {
+      warnings.append("\(error.description): timers use UTC")
     }
   }
 
   /// The rules of zone `name` (`Europe/Berlin`, `UTC`).
   public mutating func rules(named name: String) throws(ConfigError.Message) -> TimeZoneRules {
     if let known = cache[name] { return known }
-    if name == "UTC" || name == "Etc/UTC" || name == "GMT" || name == "Z" { return .utc }
-    let valid = !name.isEmpty && !name.hasPrefix("/") && !name.split(separator: "/").contains("..")
-    guard valid else { throw .init("'\(name)' is not a time zone name") }
-    let path = root + TimeZones.directory + "/" + name
-    let bytes: [UInt8]
     do {
-      bytes = try FileSystem.read(path)
-    } catch {
-      throw .init("unknown time zone '\(name)' (\(path): \(error.description))")
-    }
-    do {
-      let rules = try TimeZoneRules.parse(tzif: bytes)
+      let rules = try TimeZoneFiles.load(named: name, directory: directory)
       cache[name] = rules
       return rules
     } catch {
-      throw .init("\(path): \(error.description)")
+      throw .init(error.description)
     }
   }
 

@@ -11,6 +11,7 @@ public struct ServiceFileParser {
   private var health = HealthCheck(command: Command(program: "", arguments: []))
   private var healthSettingLocation: SourceLocation?
   private var essentialExitCodeSet = false
+  private var runtimeMax: TimeSpan?
 
   /// Directives per section, for validation and "did you mean".
   public static let directives: [String: [String]] = [
@@ -99,7 +100,7 @@ public struct ServiceFileParser {
       definition.startTimeout = try optionalSpan(value)
       definition.stopTimeout = try span(value)
       startTimeoutSet = true
-    case ("Service", "RuntimeMaxSec"): definition.runtimeMax = try optionalSpan(value)
+    case ("Service", "RuntimeMaxSec"): runtimeMax = try optionalSpan(value)
     case ("Service", "KillSignal"):
       guard let signal = Signal(parsing: value), signal != .stop else { throw .init("not a signal name or number") }
       definition.killSignal = signal
@@ -185,6 +186,13 @@ public struct ServiceFileParser {
       definition.start = [definition.start[0]]
     }
     if definition.type == .oneshot && !startTimeoutSet { definition.startTimeout = nil }
+    if let runtimeMax {
+      // A oneshot (a timer's job) runs while it starts: its run is bounded like its start.
+      guard definition.type == .oneshot else {
+        throw ConfigError("RuntimeMaxSec= is supported for Type=oneshot services (jobs) only", at: location)
+      }
+      definition.startTimeout = min(definition.startTimeout ?? runtimeMax, runtimeMax)
+    }
     if definition.type == .oneshot && definition.health != nil {
       throw ConfigError("a Type=oneshot service cannot have a [Health] check", at: location)
     }

@@ -187,9 +187,6 @@ public struct ServiceDefinition: Equatable, Sendable {
   /// nil: no limit (the default for oneshots).
   public var startTimeout: TimeSpan? = .seconds(90)
   public var stopTimeout: TimeSpan = .seconds(5)
-  /// `RuntimeMaxSec=`: a run (or a oneshot's main process) that lasts longer is stopped and
-  /// counts as failed; nil: no limit.
-  public var runtimeMax: TimeSpan?
   public var killSignal: Signal = .terminate
 
   // Privileges and environment, applied by the spawner.

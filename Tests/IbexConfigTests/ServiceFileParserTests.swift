@@ -131,6 +131,14 @@ struct ServiceFileParserTests {
     #expect(service.startPost.map(\.program) == ["/bin/b", "/bin/c"])
   }
 
+  @Test("RuntimeMaxSec= bounds a oneshot's run (the shorter of it and TimeoutStartSec=); other types are refused")
+  func runtimeMax() throws {
+    #expect(try parse("[Service]\nType=oneshot\nExecStart=/bin/a\nRuntimeMaxSec=30s").startTimeout == .seconds(30))
+    #expect(try parse("[Service]\nType=oneshot\nExecStart=/bin/a\nRuntimeMaxSec=30s\nTimeoutStartSec=10s").startTimeout == .seconds(10))
+    #expect(try parse("[Service]\nType=oneshot\nExecStart=/bin/a\nRuntimeMaxSec=infinity").startTimeout == nil)
+    #expect(error("[Service]\nExecStart=/bin/a\nRuntimeMaxSec=1h") == "/etc/ibex/services/web.service:1: RuntimeMaxSec= is supported for Type=oneshot services (jobs) only")
+  }
+
   @Test("an empty assignment resets a list, so drop-ins can replace ExecStart=")
   func reset() throws {
     let service = try parse("[Service]\nExecStart=/bin/old\nEnvironment=A=1\n[Service]\nExecStart=\nExecStart=/bin/new\nEnvironment=")

@@ -73,6 +73,21 @@ struct TimerTests {
     for (k, line) in log.enumerated() { #expect(line == (k % 2 == 0 ? "start" : "end")) }
   }
 
+  @Test("RuntimeMaxSec= kills a run that takes too long; the run counts as failed and the timer goes on")
+  func runtimeMax() throws {
+    let services = try ServiceRoot([
+      "hang.timer": everySecond,
+      "hang.service": "[Service]\nType=oneshot\nRuntimeMaxSec=1s\nExecStart=/bin/sh -c 'echo run >> $OUT/runs; exec sleep 100000'\n",
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 30) { services.lines("runs").count >= 2 })
+    let status = try timerStatus(services)["hang.timer"]
+    #expect(status?["last_succeeded"] as? Bool == false)
+    kill(pid, SIGTERM)
+    #expect(ibex.finish().status == 0)
+  }
+
   @Test("stop NAME.timer disables it, start NAME.timer enables it, start NAME runs the job now")
   func enableDisableRunNow() throws {
     let services = try ServiceRoot([

@@ -56,9 +56,10 @@ struct ReleaseBinaryTests {
     #expect(!dynamic.contains("RUNPATH"))
   }
 
-  @Test("is at most 1 MiB")
+  /// The budget of the shipped binary with every feature (DESIGN.md): 1.5 MiB.
+  @Test("is at most 1.5 MiB")
   func size() throws {
     let size = try FileManager.default.attributesOfItem(atPath: ibexBinary)[.size] as! Int
-    #expect(size <= 1 << 20, "ibex is \(size) bytes")
+    #expect(size <= 3 << 19, "ibex is \(size) bytes")
   }
 }

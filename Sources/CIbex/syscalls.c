@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netdb.h>
+#include <poll.h>
 #include <dirent.h>
 
 // MARK: - Arguments
@@ -177,6 +179,17 @@ int ibex_symlink(const char *target, const char *path) { RETURN_OR_ERRNO(symlink
 int ibex_rmdir(const char *path) { RETURN_OR_ERRNO(rmdir(path)); }
 int ibex_chown(const char *path, uint32_t uid, uint32_t gid) { RETURN_OR_ERRNO(chown(path, (uid_t)uid, (gid_t)gid)); }
 
+int ibex_lchown(const char *path, uint32_t uid, uint32_t gid) { RETURN_OR_ERRNO(lchown(path, (uid_t)uid, (gid_t)gid)); }
+
+int ibex_fchown(int fd, uint32_t uid, uint32_t gid) { RETURN_OR_ERRNO(fchown(fd, (uid_t)uid, (gid_t)gid)); }
+
+int ibex_create_new(const char *path, mode_t mode) {
+  int fd;
+  do fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  while (fd < 0 && errno == EINTR);
+  return fd < 0 ? -errno : fd;
+}
+
 int ibex_create(const char *path, mode_t mode) {
   int fd;
   do fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -311,7 +324,42 @@ int ibex_connect(const char *path, int timeout_ms) {
   return fd;
 }
 
+int ibex_tcp_probe(const char *host, const char *port, int timeout_ms) {
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *list = NULL;
+  int r = getaddrinfo(host, port, &hints, &list);
+  if (r != 0) return r == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+  int result = -ECONNREFUSED;
+  for (struct addrinfo *a = list; a; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) {
+      result = -errno;
+      continue;
+    }
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      result = 0;
+    } else if (errno != EINPROGRESS) {
+      result = -errno;
+    } else {
+      struct pollfd p = {.fd = fd, .events = POLLOUT};
+      int n;
+      do n = poll(&p, 1, timeout_ms);
+      while (n < 0 && errno == EINTR);
+      int error = 0;
+      socklen_t length = sizeof error;
+      if (n == 0) error = ETIMEDOUT;
+      else if (n < 0) error = errno;
+      else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0) error = errno;
+      result = -error;
+    }
+    close(fd);
+    if (result == 0) break;
+  }
+  freeaddrinfo(list);
+  return result;
+}
+
 uint32_t ibex_geteuid(void) { return geteuid(); }
+uint32_t ibex_getegid(void) { return getegid(); }
 
 // MARK: - Signals
 

@@ -154,6 +154,22 @@ public enum ControlClient {
     return failure.code.rawValue
   }
 
+  /// nil when the service `name` is ready, else why not (for `ibex wait-for service:NAME`).
+  static func readiness(of name: String, root: String) -> String? {
+    var connection: Connection
+    switch Connection.open(root: root) {
+    case .success(let opened): connection = opened
+    case .failure(let failure): return failure.message
+    }
+    defer { connection.close() }
+    switch connection.request(.status(names: [name])) {
+    case .success(let response):
+      let service = response["services"]?.array?.first
+      return service?["ready"]?.bool == true ? nil : "\(service?["state"]?.string ?? "unknown"), not ready"
+    case .failure(let failure): return failure.message
+    }
+  }
+
   /// Polls status until every service matches or the timeout passes.
   private static func wait(for condition: String, names: [String], timeout: TimeSpan, root: String) -> Int32 {
     var connection: Connection

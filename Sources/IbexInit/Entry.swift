@@ -19,6 +19,7 @@ public enum Entry {
       signal NAME SIGNAL      send a signal to a service's main process
       check [--ready|--live]  exit 0 if the services are ready / alive (for probes)
       wait NAME...            wait until services are ready (or --up, --down)
+      wait-for TARGET...      wait for tcp:HOST:PORT, file:PATH, socket:PATH, service:NAME
       reload                  read the service files again and apply the changes
       shutdown                stop everything and exit
       doctor [--format F]     report the container's security posture (capabilities,
@@ -86,6 +87,8 @@ public enum Entry {
       return error == .noSuchFileOrDirectory ? ExitCode.notFound : ExitCode.cannotExecute
     case _ where ControlClient.commands.contains(command):
       return ControlClient.main(command: command, arguments: rest)
+    case "wait-for":
+      return WaitForProgram.main(arguments: rest)
     case "install-links":
       return InstallLinks.main(rest)
     case _ where S6Commands.handles(command):
@@ -96,6 +99,8 @@ public enum Entry {
     case "help", "--help", "-h":
       if rest.first == "run" {
         Console.output(RunOptions.help)
+      } else if rest.first == "wait-for" {
+        Console.output(WaitForProgram.help)
       } else if rest.first == "init" {
         Console.output(InitOptions.help)
       } else if rest.first == "doctor" {

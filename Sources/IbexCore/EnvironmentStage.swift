@@ -72,8 +72,14 @@ public enum EnvironmentStage {
 
   /// The boolean variables ibex reads: checked here, so a bad value stops the boot at once.
   public static let booleanVariables = ["IBEX_LOG_PREFIX", "IBEX_LOG_CMD"]
-  /// The list of `X_FILE` variables that are not secrets (names, separated by commas or blanks).
+  /// The list of `X_FILE` variables that are not secrets (names, separated by commas or
+  /// blanks; `*`: none is).
   public static let exceptionsVariable = "IBEX_SECRET_FILE_EXCEPTIONS"
+  /// Well-known `_FILE` variables that name files for programs, not secrets: always exceptions.
+  public static let builtInExceptions = [
+    "SSL_CERT_FILE", "NIX_SSL_CERT_FILE", "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE", "TF_CLI_CONFIG_FILE", "LLVM_PROFILE_FILE",
+    "COMPOSE_FILE",
+  ]
   /// Names the image's service account for `PUID`/`PGID`.
   public static let serviceUserVariable = "IBEX_SERVICE_USER"
   /// The service account when the image names none (linuxserver's images call it `abc`).
@@ -140,9 +146,10 @@ public enum EnvironmentStage {
   // MARK: - Secrets
 
   private static func resolveSecrets(_ input: Input, _ environment: inout [String], _ plan: inout Plan) {
-    let exceptions = Set(
-      (Environment.value(of: exceptionsVariable, in: environment) ?? "")
-        .split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init))
+    let listed = (Environment.value(of: exceptionsVariable, in: environment) ?? "")
+      .split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+    if listed.contains("*") { return }
+    let exceptions = Set(listed + builtInExceptions)
     for name in conflictingSecrets(input.environment) where !exceptions.contains(name + "_FILE") {
       plan.errors.append("\(name) and \(name)_FILE are both set: set only one (\(name)_FILE names a file holding \(name)'s value)")
     }

@@ -21,7 +21,7 @@ enum EnvironmentStep {
       }
     }
     let etc = root + "/etc"
-    let writable = ThisProcess.effectiveUID == 0 && FileSystem.isMountedReadOnly(etc.isEmpty ? "/" : etc) == false
+    let writable = ThisProcess.effectiveUID == 0 && FileSystem.isMountedReadOnly(etc) == false
     let input = EnvironmentStage.Input(
       root: root, environment: environment, defaults: defaults,
       passwd: try? FileSystem.readText(root + "/etc/passwd"), group: try? FileSystem.readText(root + "/etc/group"),
@@ -29,7 +29,7 @@ enum EnvironmentStep {
     let plan = EnvironmentStage.plan(input)
     for message in plan.messages {
       switch message.level {
-      case .info: Console.info("environment: " + message.text)
+      case .info: if plan.errors.isEmpty { Console.info("environment: " + message.text) }
       case .notice: Console.emit("notice: environment: " + message.text)
       case .warning: Console.warning("environment: " + message.text)
       }

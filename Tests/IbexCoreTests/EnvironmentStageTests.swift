@@ -113,6 +113,10 @@ struct EnvironmentStageSecretsTests {
     let result = plan(["LOG_FILE=/var/log/app.log", "IBEX_SECRET_FILE_EXCEPTIONS=LOG_FILE,PID_FILE"])
     #expect(result.errors.isEmpty)
     #expect(Environment.value(of: "LOG_FILE", in: result.environment) == "/var/log/app.log")
+    let builtIn = plan(["SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"])
+    #expect(builtIn.errors.isEmpty)
+    #expect(builtIn.environment == ["SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"])
+    #expect(plan(["A_FILE=/missing", "IBEX_SECRET_FILE_EXCEPTIONS=*"]).errors.isEmpty)
     let layered = plan(
       ["DB_PASS_FILE=/s"], defaults: [("/d/a.env", "DB_PASS=default\nDB_USER_FILE=/u\n")], files: ["/s": Array("x".utf8)])
     #expect(layered.errors == ["DB_USER_FILE=/u: no such file (or list DB_USER_FILE in IBEX_SECRET_FILE_EXCEPTIONS if it is no secret)"])

@@ -269,6 +269,10 @@ public enum EnvironmentStage {
     }
 
     func indices(named name: String) -> [Int] { lines.indices.filter { lines[$0]?[0] == Substring(name) } }
+    /// The first entry other than `except` whose field `k` is `id`.
+    func entry(withID id: UInt32, field k: Int, except: Int? = nil) -> Int? {
+      lines.indices.first { $0 != except && lines[$0]?[k] == Substring(String(id)) }
+    }
     func field(_ i: Int, _ k: Int) -> Substring { lines[i]![k] }
 
     mutating func set(_ i: Int, _ k: Int, _ value: String) {
@@ -335,6 +339,11 @@ public enum EnvironmentStage {
     var passwd = Table(passwdText, minimumFields: 7)
     var group = Table(groupText, minimumFields: 4)
     let serviceUser = Environment.value(of: serviceUserVariable, in: plan.environment) ?? defaultServiceUser
+    func serviceAccount(_ shownValue: String) -> Int? {
+      if let index = passwd.indices(named: serviceUser).first { return index }
+      plan.errors.append("\(shownValue): no service account '\(serviceUser)' in /etc/passwd (name it with \(serviceUserVariable))")
+      return nil
+    }
 
     for item in groupVariables.sorted(by: byName) {
       let shownValue = shown(item.variable, item.value, plan)
@@ -352,15 +361,12 @@ public enum EnvironmentStage {
         index = i
       } else {
         // PGID: the primary group of the service account.
-        guard let user = passwd.indices(named: serviceUser).first else {
-          plan.errors.append("\(shownValue): no service account '\(serviceUser)' in /etc/passwd (name it with \(serviceUserVariable))")
-          continue
-        }
+        guard let user = serviceAccount(shownValue) else { continue }
         let primary = passwd.field(user, 3)
         index = group.lines.indices.first { group.lines[$0]?[2] == primary }
         if index == nil {
           if primary != Substring(String(gid)) {
-            if let clash = group.lines.indices.first(where: { group.lines[$0]?[2] == Substring(String(gid)) }) {
+            if let clash = group.entry(withID: gid, field: 2) {
               plan.errors.append("\(shownValue): gid \(gid) is already used by group '\(group.field(clash, 0))'")
               continue
             }
@@ -374,7 +380,7 @@ public enum EnvironmentStage {
       let name = group.field(i, 0)
       let old = group.field(i, 2)
       if old == Substring(String(gid)) { continue }
-      if let clash = group.lines.indices.first(where: { $0 != i && group.lines[$0]?[2] == Substring(String(gid)) }) {
+      if let clash = group.entry(withID: gid, field: 2, except: i) {
         plan.errors.append("\(shownValue): gid \(gid) is already used by group '\(group.field(clash, 0))'")
         continue
       }
@@ -399,16 +405,13 @@ public enum EnvironmentStage {
         }
         i = index
       } else {
-        guard let index = passwd.indices(named: serviceUser).first else {
-          plan.errors.append("\(shownValue): no service account '\(serviceUser)' in /etc/passwd (name it with \(serviceUserVariable))")
-          continue
-        }
+        guard let index = serviceAccount(shownValue) else { continue }
         i = index
       }
       let name = passwd.field(i, 0)
       let old = passwd.field(i, 2)
       if old == Substring(String(uid)) { continue }
-      if let clash = passwd.lines.indices.first(where: { $0 != i && passwd.lines[$0]?[2] == Substring(String(uid)) }) {
+      if let clash = passwd.entry(withID: uid, field: 2, except: i) {
         plan.errors.append("\(shownValue): uid \(uid) is already used by user '\(passwd.field(clash, 0))'")
         continue
       }

@@ -13,6 +13,8 @@ public enum ControlRequest: Equatable, Sendable {
   case check(ControlCheck, names: [String])
   case shutdown(exitCode: Int32)
   case reload
+  /// The metrics snapshot (`MetricsSnapshot.json`), for `ibex metrics` and `serve-metrics`.
+  case metrics
 
   public static let version = "v1"
   /// The longest request line, newline included.
@@ -21,7 +23,7 @@ public enum ControlRequest: Equatable, Sendable {
   /// Whether a read-only peer (the control group) may send it.
   public var isReadOnly: Bool {
     switch self {
-    case .status, .check: return true
+    case .status, .check, .metrics: return true
     default: return false
     }
   }
@@ -38,6 +40,7 @@ public enum ControlRequest: Equatable, Sendable {
     case .check(let kind, let names): words += ["check", kind.rawValue] + names
     case .shutdown(let code): words += ["shutdown", "\(code)"]
     case .reload: words.append("reload")
+    case .metrics: words.append("metrics")
     }
     var line = ""
     for (i, word) in words.enumerated() { line += (i == 0 ? "" : " ") + word }
@@ -82,6 +85,9 @@ public enum ControlRequest: Equatable, Sendable {
     case "reload":
       guard arguments.isEmpty else { throw ControlFailure(.usage, "reload takes no arguments") }
       self = .reload
+    case "metrics":
+      guard arguments.isEmpty else { throw ControlFailure(.usage, "metrics takes no arguments") }
+      self = .metrics
     default:
       throw ControlFailure(.protocolError, "unknown command '\(words[1])'")
     }

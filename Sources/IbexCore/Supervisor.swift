@@ -150,6 +150,8 @@ public struct Supervisor: Sendable {
   /// Every service started at boot is ready or settled (or the main command started).
   private var bootOver = false
   private var exited = false
+  /// Counters for the metrics (Metrics.swift); the runtime adds the control socket's.
+  public var counters = SupervisorCounters()
 
   /// Internal phases: the public one plus where in the start or stop sequence a service is.
   enum Phase: Equatable {
@@ -260,6 +262,7 @@ public struct Supervisor: Sendable {
       log("\(name(of: ref.unit)): \(reason)", .error)
       processEnded(ref, exit: .exited(code: code), failure: .couldNotStart(reason), now: now)
     case .exited(let pid, let exit):
+      counters.childrenReaped += 1
       if let ref = owner(of: pid) { processEnded(ref, exit: exit, failure: nil, now: now) }
     case .becameReady(let service):
       becameReady(service, now: now)
@@ -278,6 +281,7 @@ public struct Supervisor: Sendable {
   /// Moves everything as far as it can go and reports the new deadline.
   private mutating func finishStep(_ now: Instant) -> [SupervisorAction] {
     advance(now)
+    if bootOver && counters.bootCompletedAt == nil { counters.bootCompletedAt = now }
     let deadline = nextDeadline()
     if deadline != armedDeadline && !exited {
       armedDeadline = deadline
@@ -391,6 +395,7 @@ public struct Supervisor: Sendable {
   private mutating func boot(_ now: Instant) {
     guard !booted else { return }
     booted = true
+    counters.bootStartedAt = now
     for i in graph.startOrder where records[i].phase == .inactive && graph.services[i].autostart {
       records[i].phase = .waiting
     }

@@ -17,7 +17,7 @@ public enum ControlClient {
 
     Talk to the running `ibex init` through its control socket (/run/ibex/control, under
     $IBEX_ROOT or --root DIR). Root and ibex's own user may do everything; members of
-    $IBEX_CONTROL_GROUP may use status and check.
+    $IBEX_CONTROL_GROUP may use status, check and metrics (ibex metrics --help).
 
       status     state, pid, uptime, restarts, last exit, readiness and health of the services
                  (a table; --json for one line of JSON)
@@ -226,10 +226,10 @@ struct Connection {
   let fd: FileDescriptor
   private var pending: [UInt8] = []
 
-  static func open(root: String) -> Result<Connection, ControlFailure> {
+  static func open(root: String, timeoutMilliseconds: Int32 = 10_000) -> Result<Connection, ControlFailure> {
     let path = root + "/run/ibex/control"
     do {
-      return .success(Connection(fd: try UnixSocket.connect(to: path, timeoutMilliseconds: 10_000)))
+      return .success(Connection(fd: try UnixSocket.connect(to: path, timeoutMilliseconds: timeoutMilliseconds)))
     } catch {
       let hint = error == .permissionDenied ? " (the control socket is for root and ibex's user)" : " (is ibex init running?)"
       return .failure(ControlFailure(error == .permissionDenied ? .notPermitted : .notRunning,
@@ -288,7 +288,7 @@ struct Connection {
         }
       }
       // The socket has a receive timeout: no data in time reads as "would block".
-      guard let read else { return .failure(ControlFailure(.timeout, "ibex did not answer within 10s")) }
+      guard let read else { return .failure(ControlFailure(.timeout, "ibex did not answer in time")) }
       if read == 0 {
         return .failure(ControlFailure(.failed, "ibex closed the connection" + (failure.map { ": \($0.description)" } ?? "")))
       }

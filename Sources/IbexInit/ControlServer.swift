@@ -27,6 +27,8 @@ struct ControlServer {
   let readOnlyGroup: UInt32?
   private(set) var connections: [UInt64: Connection] = [:]
   private var nextToken = firstConnectionToken
+  /// Connections refused (not permitted, too many), for the metrics.
+  private(set) var refusedConnections = 0
 
   /// Listens at `path`: mode 0600, or 0660 owned by `readOnlyGroup`.
   init(path: String, readOnlyGroup: UInt32?) throws(Errno) {
@@ -54,11 +56,13 @@ struct ControlServer {
       let reader = readOnlyGroup != nil && peer.gid == readOnlyGroup
       guard owner || reader else {
         Console.warning("control: refused a connection from uid \(peer.uid) (pid \(peer.pid)): not permitted")
+        refusedConnections += 1
         send(ControlFailure(.notPermitted, "uid \(peer.uid) may not use the control socket").response, to: fd)
         fd.close()
         continue
       }
       guard connections.count < ControlServer.maximumConnections else {
+        refusedConnections += 1
         send(ControlFailure(.failed, "too many control connections").response, to: fd)
         fd.close()
         continue

@@ -23,6 +23,9 @@ public enum Entry {
       shutdown                stop everything and exit
       doctor [--format F]     report the container's security posture (capabilities,
                               seccomp, mounts, limits, ...; --policy to judge it)
+      metrics                 the supervisor's metrics, Prometheus text (--openmetrics)
+      serve-metrics           serve /metrics, /healthz and /readyz over HTTP (as an
+                              unprivileged service; default 127.0.0.1:9469)
       audit ARGS...           run ibex-audit (policy checks of Dockerfiles, compose files
                               and Kubernetes manifests) when it is on PATH
       version                 print the version
@@ -84,6 +87,10 @@ public enum Entry {
       let error = ThisProcess.exec("ibex-audit", arguments: ["ibex-audit"] + rest)
       Console.fatal("unable to run ibex-audit: \(error.description) (ibex audit needs the ibex-audit program on PATH)")
       return error == .noSuchFileOrDirectory ? ExitCode.notFound : ExitCode.cannotExecute
+    case "metrics":
+      return MetricsProgram.main(arguments: rest)
+    case "serve-metrics":
+      return MetricsServer.main(arguments: rest)
     case _ where ControlClient.commands.contains(command):
       return ControlClient.main(command: command, arguments: rest)
     case "install-links":
@@ -100,6 +107,10 @@ public enum Entry {
         Console.output(InitOptions.help)
       } else if rest.first == "doctor" {
         Console.output(DoctorProgram.help)
+      } else if rest.first == "metrics" {
+        Console.output(MetricsProgram.help)
+      } else if rest.first == "serve-metrics" {
+        Console.output(MetricsServer.help)
       } else if let topic = rest.first, ControlClient.commands.contains(topic) {
         Console.output(ControlClient.help)
       } else if let topic = rest.first {

@@ -49,6 +49,8 @@ public struct InitProgram: ~Copyable {
   private var supervisorDeadline: Instant?
   /// Actions a control request produced, carried out once it has been answered.
   private var pendingActions: [SupervisorAction] = []
+  /// When ibex started, in Unix milliseconds (`ibex_start_time_seconds`).
+  private let startTimeUnixMilliseconds = WallTime.now().unixMilliseconds
 
   private static let notifyToken: UInt64 = EventLoop.firstUserToken
   private static let readinessTokenBase: UInt64 = 1 << 20
@@ -373,10 +375,12 @@ public struct InitProgram: ~Copyable {
   private mutating func answer(_ line: String, token: UInt64) -> Int32? {
     var events: [SupervisorEvent] = []
     let response: JSONValue
+    supervisor.counters.controlRequests += 1
     do throws(ControlFailure) {
       let request = try ControlRequest(parsing: line)
       if control?.isReadOnly(token) == true && !request.isReadOnly {
-        throw ControlFailure(.notPermitted, "this connection may only ask for status and checks")
+        supervisor.counters.controlRefusals += 1
+        throw ControlFailure(.notPermitted, "this connection may only ask for status, checks and metrics")
       }
       response = try answer(request, events: &events)
     } catch {
@@ -425,8 +429,21 @@ public struct InitProgram: ~Copyable {
       events = [.commanded(.shutdown(exitCode: code))]
     case .reload:
       return try reload()
+    case .metrics:
+      return .object([ok, ("metrics", metricsSnapshot().json)])
     }
     return .object([ok])
+  }
+
+  /// The supervisor's metrics with the log counters; the reader adds what /proc tells.
+  private func metricsSnapshot() -> MetricsSnapshot {
+    let now = EventLoop.now()
+    let wall = WallTime.now()
+    var snapshot = supervisor.metrics(
+      version: Entry.version, startTimeUnixMilliseconds: startTimeUnixMilliseconds, now: now,
+      wallNow: wall.seconds * 1_000_000_000 + Int64(wall.nanoseconds), logs: output.logCounters(now: now))
+    snapshot.controlRefusals += Int64(control?.refusedConnections ?? 0)
+    return snapshot
   }
 
   /// Reads the service files again and hands them to the supervisor; an invalid set is an

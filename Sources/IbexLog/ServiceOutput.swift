@@ -172,6 +172,19 @@ public struct ServiceOutput: ~Copyable {
     for (_, directory) in directories where directory.failed { flush(directory, loop: &loop) }
   }
 
+  /// Lines, bytes and backpressure time of every stream so far, by service name (for
+  /// `ibex metrics`). Cheap: counters only.
+  public func logCounters(now: Instant) -> [String: [LogStreamCounters]] {
+    var counters: [String: [LogStreamCounters]] = [:]
+    for channel in channels {
+      let paused = channel.pausedSince.map { (now - $0).nanoseconds } ?? 0
+      counters[channel.service, default: []].append(LogStreamCounters(
+        stream: channel.stream == .stdout ? "stdout" : "stderr", lines: channel.lines, bytes: channel.bytes,
+        backpressureNanoseconds: channel.backpressure + paused))
+    }
+    return counters
+  }
+
   /// Takes the messages collected since the last call.
   public mutating func takeNotices() -> [String] {
     defer { notices = [] }
@@ -205,6 +218,7 @@ public struct ServiceOutput: ~Copyable {
       reads += 1
       let n = buffer.withUnsafeMutableBytes { bytes -> Int in (try? channel.read.read(into: bytes)) ?? 0 }
       guard n > 0 else { break }
+      channel.bytes += Int64(n)
       let time = WallTime.now()
       buffer.withUnsafeBytes { bytes in
         channel.framer.push(UnsafeRawBufferPointer(rebasing: bytes[0..<n])) { line in ServiceOutput.route(line, from: channel, at: time) }
@@ -219,6 +233,7 @@ public struct ServiceOutput: ~Copyable {
     while true {
       let n = buffer.withUnsafeMutableBytes { bytes -> Int in (try? channel.read.read(into: bytes)) ?? 0 }
       guard n > 0 else { return }
+      channel.bytes += Int64(n)
       let time = WallTime.now()
       buffer.withUnsafeBytes { bytes in
         channel.framer.push(UnsafeRawBufferPointer(rebasing: bytes[0..<n])) { line in ServiceOutput.route(line, from: channel, at: time) }
@@ -227,6 +242,7 @@ public struct ServiceOutput: ~Copyable {
   }
 
   private static func route(_ line: FramedLine, from channel: Channel, at time: WallTime) {
+    if !line.isCut { channel.lines += 1 }
     if let sink = channel.console { channel.formatter.append(line, stream: channel.stream, at: time, to: &sink.pending) }
     channel.directory?.append(line, at: time)
   }
@@ -268,6 +284,13 @@ public struct ServiceOutput: ~Copyable {
     guard blocked != channel.paused else { return }
     if blocked { loop.unwatch(channel.read) } else { try? loop.watch(channel.read, token: channel.token, events: EventLoop.readable) }
     channel.paused = blocked
+    let now = EventLoop.now()
+    if blocked {
+      channel.pausedSince = now
+    } else if let since = channel.pausedSince {
+      channel.backpressure += (now - since).nanoseconds
+      channel.pausedSince = nil
+    }
   }
 
   private mutating func resumeWriters(loop: inout EventLoop) {
@@ -290,6 +313,11 @@ final class Channel {
   let token: UInt64
   var framer = LineFramer()
   var paused = false
+  /// For the metrics: lines and bytes read, and time spent paused (plus since when, if it is).
+  var lines: Int64 = 0
+  var bytes: Int64 = 0
+  var backpressure: Int64 = 0
+  var pausedSince: Instant?
 
   init(
     service: String, stream: LogStream, read: FileDescriptor, write: FileDescriptor, formatter: LineFormatter,

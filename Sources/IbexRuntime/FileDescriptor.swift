@@ -39,6 +39,20 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     }
   }
 
+  /// Writes what a non-blocking fd takes now: the count written, or nil if it would block.
+  /// Retries on EINTR. Corresponds to `write(2)`.
+  public func writeSome(_ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int? {
+    while true {
+      let r = ibex_write(rawValue, bytes.baseAddress, bytes.count)
+      if r >= 0 { return r }
+      switch Errno(rawValue: Int32(-r)) {
+      case .interrupted: continue
+      case .wouldBlock: return nil
+      case let error: throw error
+      }
+    }
+  }
+
   /// Writes a string's UTF-8 bytes.
   public func writeAll(_ text: String) throws(Errno) {
     var text = text

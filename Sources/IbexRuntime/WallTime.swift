@@ -12,6 +12,9 @@ public struct WallTime: Equatable, Sendable {
     self.nanoseconds = nanoseconds
   }
 
+  /// Milliseconds since the Unix epoch.
+  public var unixMilliseconds: Int64 { seconds * 1000 + Int64(nanoseconds / 1_000_000) }
+
   /// The current time. Corresponds to `clock_gettime(CLOCK_REALTIME)`.
   public static func now() -> WallTime {
     var seconds: Int64 = 0

@@ -168,7 +168,7 @@ struct ControlSecurityTests {
     #expect(try client(services, ["check"], user: (65534, 65534)).status == 0)
     let stop = try client(services, ["stop", "web"], user: (65534, 65534))
     #expect(stop.status == 4)
-    #expect(stop.stderr == "ibex: fatal: this connection may only ask for status and checks\n")
+    #expect(stop.stderr == "ibex: fatal: this connection may only ask for status, checks and metrics\n")
     #expect(try client(services, ["status"], user: (1234, 1234)).status == 4)
     kill(pid, SIGTERM)
     #expect(ibex.finish().status == 0)

@@ -13,6 +13,8 @@ struct ImageBundle {
     case `default`
     /// `USER 10001:10001`, no capabilities: nothing privileged anywhere.
     case rootless
+    /// The default variant plus metrics.service (`ibex serve-metrics` as ibex-metrics).
+    case monitoring
   }
 
   /// The image's unprivileged account (`setup.sh`: IBEX_UID, IBEX_GID).
@@ -48,6 +50,12 @@ struct ImageBundle {
     // RUN setup.sh default; the rootless stage is FROM default, then RUN setup.sh rootless.
     try Self.runSetup(in: rootfs, script: "\(images)/setup.sh", variant: .default)
     if variant == .rootless { try Self.runSetup(in: rootfs, script: "\(images)/setup.sh", variant: .rootless) }
+    // The monitoring stage is FROM default: COPY images/alpine/monitoring/ /, RUN setup.sh
+    // monitoring, ENV IBEX_CONTROL_GROUP=ibex-metrics (below).
+    if variant == .monitoring {
+      try Self.copyTree("\(images)/monitoring", to: rootfs)
+      try Self.runSetup(in: rootfs, script: "\(images)/setup.sh", variant: .monitoring)
+    }
     // The sample app's Dockerfile: COPY rootfs/ / (its busybox-extras httpd is busybox's httpd).
     try Self.copyTree("\(repositoryRoot)/deploy/compose/app/rootfs", to: rootfs)
 
@@ -68,7 +76,8 @@ struct ImageBundle {
     var spec = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
     var process = spec["process"] as! [String: Any]
     let home = variant == .rootless ? "/var/empty" : "/root"
-    process["env"] = ["PATH=\(Self.path)", "HOME=\(home)"] + environment
+    let imageEnvironment = variant == .monitoring ? ["IBEX_CONTROL_GROUP=ibex-metrics"] : []
+    process["env"] = ["PATH=\(Self.path)", "HOME=\(home)"] + imageEnvironment + environment
     if variant == .rootless {
       // USER 10001:10001, cap_drop: [ALL], no-new-privileges.
       process["user"] = ["uid": Self.uid, "gid": Self.uid]

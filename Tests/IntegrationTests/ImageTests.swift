@@ -129,6 +129,41 @@ struct ImageTests {
     #expect(result.stderr.contains("ibex: web: stopped"))
   }
 
+  @Test("-monitoring: serve-metrics runs as ibex-metrics without capabilities, serves the metrics, may read but not control")
+  func monitoringVariant() throws {
+    let image = try ImageBundle(.monitoring)
+    #expect(fileContents("\(image.rootfs)/etc/passwd").contains("\nibex-metrics:x:10002:10002:ibex-metrics:/var/empty:/sbin/nologin\n"))
+    var info = stat()
+    #expect(stat("\(image.rootfs)/etc/ibex/services/metrics.service", &info) == 0)
+    #expect(info.st_uid == 0 && info.st_mode & 0o7777 == 0o644)
+    let id = imageContainerID()
+    let container = try image.run(id: id)
+    defer { _ = try? runCommand(["/usr/sbin/runc", "delete", "--force", id]) }
+    func get(_ path: String) throws -> CommandResult {
+      try ImageBundle.exec(id, ["wget", "-q", "-O", "-", "http://127.0.0.1:9469\(path)"])
+    }
+    #expect(waitUntil(timeout: 60) { (try? get("/readyz").status) == 0 }, "stderr: \(container.stderrSoFar)")
+    let metrics = try get("/metrics")
+    #expect(metrics.stdout.contains(#"ibex_service_up{service="metrics"} 1"#), "\(metrics.stdout)\(metrics.stderr)")
+    #expect(metrics.stdout.contains(#"ibex_service_ready{service="web"} 1"#))
+    #expect(metrics.stdout.contains(#"ibex_service_processes{service="web"} 1"#))
+
+    let server = statusFields(try ImageBundle.exec(id, ["/bin/sh", "-c", "cat /proc/$(pidof ibex)/status"]).stdout)
+    #expect(server["Uid"] == "10002\t10002\t10002\t10002")
+    #expect(server["CapEff"] == ImageBundle.noCapabilities && server["CapBnd"] == ImageBundle.noCapabilities)
+    #expect(server["NoNewPrivs"] == "1")
+    // The control socket is root's and ibex-metrics's: that group reads, never controls.
+    #expect(try ImageBundle.exec(id, ["stat", "-c", "%a %U %G", "/run/ibex/control"]).stdout == "660 root ibex-metrics\n")
+    let asMetrics = ["/usr/sbin/ibex", "s6-setuidgid", "ibex-metrics", "/usr/sbin/ibex"]
+    #expect(try ImageBundle.exec(id, asMetrics + ["metrics"]).status == 0)
+    let stop = try ImageBundle.exec(id, asMetrics + ["stop", "web"])
+    #expect(stop.status == 4, "\(stop.stdout)\(stop.stderr)")
+
+    let kill = try runCommand(["/usr/sbin/runc", "kill", id, "TERM"])
+    #expect(kill.status == 0, "runc kill: \(kill.stderr)")
+    #expect(container.finish(timeout: 30).status == 0)
+  }
+
   @Test("a service file the image cannot load stops the container at once with exit 100")
   func invalidServiceFile() throws {
     let image = try ImageBundle(.rootless)

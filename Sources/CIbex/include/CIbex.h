@@ -327,4 +327,18 @@ int ibex_s6_open_stdin(const char *path);
 int ibex_s6_fd_is_open(int fd);
 // END s6cmd block
 
+// MARK: - TCP, for `ibex serve-metrics` only (never in PID 1)
+
+/// A non-blocking, close-on-exec TCP socket listening on `address` (an IPv4 or IPv6 literal,
+/// `ipv6` saying which) and `port`, with SO_REUSEADDR (IPV6_V6ONLY off for `::`). Returns the
+/// fd, -EINVAL for an address inet_pton rejects, or -errno.
+int ibex_tcp_listen(const char *address, int ipv6, uint16_t port, int backlog);
+/// Accepts a connection (non-blocking, close-on-exec). Returns the fd, -EAGAIN when none is
+/// waiting, or -errno.
+int ibex_tcp_accept(int listener);
+/// shutdown(fd, SHUT_WR): the peer reads end of file, and the socket can still be read.
+int ibex_shutdown_write(int fd);
+/// The size of a memory page (for /proc's RSS in pages).
+long ibex_page_size(void);
+
 #endif

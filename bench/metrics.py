@@ -156,6 +156,7 @@ def main() -> None:
                       "      - 'sleep (?P<k>10000\\d\\d\\d)'\n")
 
     procs: list[subprocess.Popen] = []
+    ibex_pid = None
     try:
         init = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", ibex, "init", "--root", str(work)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -197,6 +198,9 @@ def main() -> None:
         cpu = {name: (cpu_ms(pid) - cpu_before[name]) / rounds
                for name, pid in [("ibex", ibex_pid), ("serve-metrics", server_pid), ("process-exporter", exporter.pid)]}
     finally:
+        # unshare does not pass SIGTERM on: ibex (PID 1 of the namespace) gets it directly.
+        if ibex_pid:
+            os.kill(ibex_pid, signal.SIGTERM)
         for p in reversed(procs):
             p.send_signal(signal.SIGTERM)
         for p in procs:

@@ -3,10 +3,11 @@
 # what the runc tests (Tests/IntegrationTests/ImageTests.swift) check without Docker. Run by CI
 # (.github/workflows/ci.yml) after building both variants for the runner's architecture.
 #
-# usage: images/smoke-test.sh DEFAULT_IMAGE ROOTLESS_IMAGE
+# usage: images/smoke-test.sh DEFAULT_IMAGE ROOTLESS_IMAGE [MONITORING_IMAGE]
 set -eu
-default=${1:?usage: smoke-test.sh DEFAULT_IMAGE ROOTLESS_IMAGE}
-rootless=${2:?usage: smoke-test.sh DEFAULT_IMAGE ROOTLESS_IMAGE}
+default=${1:?usage: smoke-test.sh DEFAULT_IMAGE ROOTLESS_IMAGE [MONITORING_IMAGE]}
+rootless=${2:?usage: smoke-test.sh DEFAULT_IMAGE ROOTLESS_IMAGE [MONITORING_IMAGE]}
+monitoring=${3:-}
 
 fail() {
   echo "smoke-test: $*" >&2
@@ -50,4 +51,22 @@ done
 docker stop -t 15 "$id" >/dev/null
 code=$(docker inspect -f '{{.State.ExitCode}}' "$id")
 [ "$code" = 0 ] || fail "rootless: docker stop gave exit code $code"
-echo "smoke-test: $default and $rootless passed"
+
+# The monitoring image: serve-metrics answers /readyz and /metrics on port 9469, as ibex-metrics.
+if [ -n "$monitoring" ]; then
+  mid=$(docker run -d --read-only --tmpfs /run:rw,noexec,nosuid,nodev --tmpfs /tmp:rw,noexec,nosuid,nodev,mode=1777 \
+    --cap-drop ALL --cap-add CHOWN --cap-add SETUID --cap-add SETGID --cap-add KILL \
+    --security-opt no-new-privileges "$monitoring")
+  trap 'docker rm -f "$id" "$mid" >/dev/null 2>&1 || true' EXIT
+  tries=0
+  until docker exec "$mid" wget -q -O /dev/null http://127.0.0.1:9469/readyz; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 30 ] || fail "monitoring: /readyz did not answer 200"
+    sleep 1
+  done
+  docker exec "$mid" wget -q -O - http://127.0.0.1:9469/metrics | grep -q '^ibex_service_up{service="metrics"} 1$' ||
+    fail "monitoring: /metrics lacks ibex_service_up for metrics.service"
+  [ "$(docker exec "$mid" stat -c %G /run/ibex/control)" = ibex-metrics ] || fail "monitoring: control socket group"
+  docker stop -t 15 "$mid" >/dev/null
+fi
+echo "smoke-test: $default $rootless $monitoring passed"

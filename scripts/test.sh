@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(musl-tools runc busybox-static tini dumb-init catatonit s6 runit supervisor execline util-linux bsdutils procps binutils file gcc python3 prometheus prometheus-process-exporter curl)
+packages=(musl-tools runc busybox-static tini dumb-init catatonit s6 runit supervisor execline util-linux bsdutils procps binutils file gcc python3 prometheus prometheus-process-exporter curl python3-yaml)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

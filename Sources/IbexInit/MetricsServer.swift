@@ -104,8 +104,9 @@ public struct MetricsServer: ~Copyable {
     let listener: FileDescriptor
     do throws(Errno) {
       _ = try InheritedSignalState.takeOver()
-      loop = try EventLoop(handling: .handled)
       listener = try TCPSocket.listen(address)
+      // Last: a non-copyable value must not be left half-initialized by a later failure.
+      loop = try EventLoop(handling: .handled)
     } catch {
       Console.fatal("unable to listen on \(address.description): \(error.description)")
       return ExitCode.systemFailure

@@ -18,24 +18,3 @@ public enum TCPSocket {
     return FileDescriptor(rawValue: try Errno.check(fd))
   }
 }
-
-/// The processes of this pid namespace, as /proc shows them.
-public enum ProcessTable {
-  /// The size of a memory page, in bytes.
-  public static var pageSize: Int64 { Int64(ibex_page_size()) }
-
-  /// `/proc/PID/stat` of every process (those that end meanwhile are skipped). One read per
-  /// process into a reused buffer: cheap enough for every scrape.
-  public static func stats(root: String = "/proc") -> [ProcessStat] {
-    guard let names = try? FileSystem.list(root) else { return [] }
-    var stats: [ProcessStat] = []
-    var buffer = [UInt8](repeating: 0, count: 1024)
-    for name in names where name.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-      guard let fd = try? FileSystem.open(root + "/" + name + "/stat", flags: 0) else { continue }
-      let n = buffer.withUnsafeMutableBytes { bytes -> Int in (try? fd.read(into: bytes)) ?? 0 }
-      fd.close()
-      if n > 0, let stat = ProcessStat(parsing: Array(buffer[0..<n])) { stats.append(stat) }
-    }
-    return stats
-  }
-}

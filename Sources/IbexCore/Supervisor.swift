@@ -27,6 +27,9 @@ public enum SupervisorEvent: Sendable {
   case spawned(ProcessRef, pid: Int32)
   /// The runtime could not start it; `exitCode` is 127 (missing) or 126.
   case spawnFailed(ProcessRef, reason: String, exitCode: Int32)
+  /// No process could be created (fork/clone failed: a pids limit, no memory, no fds for its
+  /// pipes). Not the service's fault: retried with backoff, outside the start limit.
+  case forkFailed(ProcessRef, reason: String)
   /// A child was reaped. Unknown pids are orphans and are ignored.
   case exited(pid: Int32, ProcessExit)
   /// A service signalled readiness through its notification fd.
@@ -132,14 +135,15 @@ public enum BootFailurePolicy: Sendable {
   /// Stop the container: exit code 1, or 2 when the services were not up in time (2).
   case halt
 }
-
-/// The supervision state machine: services, their dependencies, restarts, readiness, health
-/// and ordered shutdown. Pure: events and the current time in, actions out. The runtime owns
-/// processes and clocks; this type only decides.
+/// The supervision of a container: one `ServiceStateMachine` per service, and what spans
+/// services: dependencies and start order, the main command (CMD), reload, the boot, and the
+/// ordered, bounded shutdown. Pure: events and the current time in, actions out. The runtime
+/// owns processes and clocks; this type only decides.
 public struct Supervisor: Sendable {
   public private(set) var graph: ServiceGraph
   public let settings: SupervisorSettings
-  private var records: [Record]
+  /// One machine per service of `graph`, in the same order.
+  public private(set) var machines: [ServiceStateMachine]
   /// Services a reload removed: they stop, and leave the status once down.
   private var retired: [String] = []
   private var command = CommandRecord()
@@ -150,45 +154,6 @@ public struct Supervisor: Sendable {
   /// Every service started at boot is ready or settled (or the main command started).
   private var bootOver = false
   private var exited = false
-
-  /// Internal phases: the public one plus where in the start or stop sequence a service is.
-  enum Phase: Equatable {
-    case inactive, waiting
-    case startPre(Int), starting, startPost(Int), up
-    case stopCommand(Int), stopSignal(killed: Bool), finish, stopPost(Int)
-    case backoff, done, stopped
-    case failed(FailureReason)
-  }
-
-  /// What a stop sequence ends in.
-  enum AfterStop: Equatable {
-    case stopped, restart, fail(FailureReason), done
-  }
-
-  struct Record {
-    var phase = Phase.inactive
-    var main: Int32?
-    /// The pid of the last main process, after it ended (its process group, for `finish`).
-    var lastMain: Int32?
-    var helper: Int32?
-    var healthPID: Int32?
-    var deadline: Instant?
-    var afterStop = AfterStop.stopped
-    var healthy: Bool?
-    var healthFailures = 0
-    var nextHealthCheck: Instant?
-    var healthDeadline: Instant?
-    var startedAt: Instant?
-    var recentStarts: [Instant] = []
-    var failuresInARow = 0
-    var restarts = 0
-    var lastExit: ProcessExit?
-    var status: String?
-    /// Stopped by an operator: not restarted, not started with the others.
-    var held = false
-    /// Failed to start during boot (it may be restarting): the boot does not wait for it.
-    var failedBoot = false
-  }
 
   struct CommandRecord {
     var pid: Int32?
@@ -204,46 +169,47 @@ public struct Supervisor: Sendable {
     var commandDecides = false
   }
 
+  /// The exit code when the shutdown bound passed and something had to be killed, unless the
+  /// shutdown already had a non-zero code: 128 + SIGKILL, as a container runtime reports a
+  /// container it had to kill.
+  public static let killedAtBoundExitCode: Int32 = 137
+
   public init(graph: ServiceGraph, settings: SupervisorSettings = SupervisorSettings()) {
     self.graph = graph
     self.settings = settings
-    self.records = Array(repeating: Record(), count: graph.services.count)
+    self.machines = graph.services.map { ServiceStateMachine($0) }
+    for i in machines.indices { machines[i].quietIgnoredFailures = settings.bootFailure == .ignore }
   }
 
   // MARK: - Queries
 
-  public func phase(of service: Int) -> ServicePhase {
-    switch records[service].phase {
-    case .inactive: return .inactive
-    case .waiting: return .waiting
-    case .startPre, .starting, .startPost: return .starting
-    case .up: return .running
-    case .stopCommand, .stopSignal, .finish, .stopPost: return .stopping
-    case .backoff: return .restarting
-    case .done: return .done
-    case .stopped: return .stopped
-    case .failed(let reason): return .failed(reason)
-    }
-  }
-
+  public func phase(of service: Int) -> ServicePhase { machines[service].publicPhase }
   /// The pid of the service's main process, if it runs.
-  public func mainPID(of service: Int) -> Int32? { records[service].main }
+  public func mainPID(of service: Int) -> Int32? { machines[service].mainPID }
   /// The pid (and process group) of the main process that ended last.
-  public func lastMainPID(of service: Int) -> Int32? { records[service].lastMain }
+  public func lastMainPID(of service: Int) -> Int32? { machines[service].lastMain }
   /// Whether dependents may start: up (or a finished oneshot) and, with a health check, healthy.
-  public func isReady(_ service: Int) -> Bool {
-    let record = records[service]
-    let upOrDone = record.phase == .up || record.phase == .done
-    return upOrDone && (graph.services[service].health == nil || record.healthy == true)
-  }
-  public func restartCount(of service: Int) -> Int { records[service].restarts }
+  public func isReady(_ service: Int) -> Bool { machines[service].isReady }
+  public func restartCount(of service: Int) -> Int { machines[service].restarts }
   /// When the current (or last) main process started.
-  public func startedAt(of service: Int) -> Instant? { records[service].startedAt }
-  public func lastExit(of service: Int) -> ProcessExit? { records[service].lastExit }
-  public func statusText(of service: Int) -> String? { records[service].status }
-  public func isHealthy(_ service: Int) -> Bool? { records[service].healthy }
+  public func startedAt(of service: Int) -> Instant? { machines[service].startedAt }
+  public func lastExit(of service: Int) -> ProcessExit? { machines[service].lastExit }
+  public func statusText(of service: Int) -> String? { machines[service].status }
+  public func isHealthy(_ service: Int) -> Bool? { machines[service].health.healthy }
   public var commandPID: Int32? { command.pid }
   public var isShuttingDown: Bool { shutdown != nil }
+
+  /// Which process of which service (or CMD) `pid` is, if it is one.
+  public func owner(of pid: Int32) -> ProcessRef? {
+    if command.pid == pid { return ProcessRef(.command, .main) }
+    for (i, machine) in machines.enumerated() {
+      if let role = machine.role(of: pid) { return ProcessRef(.service(i), role) }
+    }
+    return nil
+  }
+
+  /// Whether service `i` shows in status: everything but removed services that are down.
+  public func isListed(_ i: Int) -> Bool { !retired.contains(graph.services[i].name) || !machines[i].isDown }
 
   // MARK: - Events
 
@@ -255,16 +221,34 @@ public struct Supervisor: Sendable {
     case .boot:
       boot(now)
     case .spawned(let ref, let pid):
-      spawned(ref, pid: pid, now: now)
+      switch ref.unit {
+      case .service(let i): send(.spawned(ref.role, pid: pid), to: i, now: now)
+      case .command: command.pid = pid
+      }
     case .spawnFailed(let ref, let reason, let code):
-      log("\(name(of: ref.unit)): \(reason)", .error)
-      processEnded(ref, exit: .exited(code: code), failure: .couldNotStart(reason), now: now)
+      switch ref.unit {
+      case .service(let i): send(.spawnFailed(ref.role, reason: reason, exitCode: code), to: i, now: now)
+      case .command:
+        log("main command: \(reason)", .error)
+        commandEnded(.exited(code: code), now: now)
+      }
+    case .forkFailed(let ref, let reason):
+      switch ref.unit {
+      case .service(let i): send(.forkFailed(ref.role, reason: reason), to: i, now: now)
+      case .command:
+        log("main command: \(reason)", .error)
+        commandEnded(ServiceStateMachine.neverRan, now: now)
+      }
     case .exited(let pid, let exit):
-      if let ref = owner(of: pid) { processEnded(ref, exit: exit, failure: nil, now: now) }
+      if command.pid == pid {
+        commandEnded(exit, now: now)
+      } else if let i = machines.firstIndex(where: { $0.processes.contains(pid) }) {
+        send(.exited(pid: pid, exit), to: i, now: now)
+      }
     case .becameReady(let service):
-      becameReady(service, now: now)
+      send(.ready, to: service, now: now)
     case .notified(let pid, let message):
-      notified(pid: pid, message: message, now: now)
+      if let i = machines.firstIndex(where: { $0.mainPID == pid }) { send(.notified(message), to: i, now: now) }
     case .timerFired:
       timerFired(now)
     case .shutdownSignal(let signal):
@@ -284,6 +268,23 @@ public struct Supervisor: Sendable {
       actions.append(.armTimer(deadline))
     }
     return actions
+  }
+
+  /// Gives service `i`'s machine one event and carries out what it asks, including what it
+  /// means for other services (a failure, a stop, a failed start during boot).
+  private mutating func send(_ event: ServiceStateMachine.Event, to i: Int, now: Instant) {
+    machines[i].startFailureEndsContainer =
+      !bootOver && shutdown == nil && !machines[i].failedBoot && settings.bootFailure == .halt
+    for action in machines[i].handle(event, now: now) {
+      switch action {
+      case .spawn(let role): actions.append(.spawn(ProcessRef(.service(i), role)))
+      case .signal(let pid, let signal, let group): actions.append(.signal(pid: pid, signal, processGroup: group))
+      case .log(let line, let level): log(line, level)
+      case .failed: serviceFailed(i, now: now)
+      case .stopped: stopDependents(of: i, failed: false, now: now)
+      case .startFailed: bootFailure(i, now: now)
+      }
+    }
   }
 
   /// What a reload changed, by service name.
@@ -312,444 +313,74 @@ public struct Supervisor: Sendable {
     var leaving: [ServiceDefinition] = []
     for (i, service) in graph.services.enumerated() where !newNames.contains(service.name) {
       if !retired.contains(service.name) { summary.removed.append(service.name) }
-      if !isStopped(i) {
+      if !machines[i].isDown {
         var kept = service
         kept.dependencies = []
         leaving.append(kept)
       }
     }
     let newGraph = try ServiceGraph(definitions + leaving)
-    var newRecords: [Record] = []
-    for service in newGraph.services {
+    var newMachines: [ServiceStateMachine] = []
+    var changed: [(Int, ServiceDefinition)] = []
+    for (k, service) in newGraph.services.enumerated() {
       if let old = graph.services.firstIndex(where: { $0.name == service.name }) {
-        newRecords.append(records[old])
-        if graph.services[old] != service && newNames.contains(service.name) { summary.changed.append(service.name) }
+        var machine = machines[old]
+        if graph.services[old] != service && newNames.contains(service.name) {
+          summary.changed.append(service.name)
+          changed.append((k, service))
+        } else {
+          machine.replaceDefinition(service)
+        }
+        newMachines.append(machine)
       } else {
-        var record = Record()
-        if booted && shutdown == nil && service.autostart { record.phase = .waiting }
-        newRecords.append(record)
+        var machine = ServiceStateMachine(service)
+        machine.quietIgnoredFailures = settings.bootFailure == .ignore
+        machine.shuttingDown = shutdown != nil
+        if booted && shutdown == nil && service.autostart { _ = machine.handle(.wanted, now: now) }
+        newMachines.append(machine)
         summary.added.append(service.name)
       }
     }
     graph = newGraph
-    records = newRecords
+    machines = newMachines
     retired = leaving.map { $0.name }
-    for name in summary.changed {
-      let i = graph.services.firstIndex { $0.name == name }!
-      log("\(name): configuration changed")
-      records[i].recentStarts = []
-      records[i].failuresInARow = 0
-      switch records[i].phase {
-      case .failed, .done, .stopped, .inactive:
-        if !records[i].held && booted && shutdown == nil { records[i].phase = .waiting }
-      case .waiting, .backoff:
-        break
-      default:
-        stopSequence(i, then: .restart, now: now)
-      }
+    for (i, service) in changed {
+      send(.reconfigured(service, startAgain: booted && shutdown == nil), to: i, now: now)
     }
     for name in retired {
-      let i = graph.services.firstIndex { $0.name == name }!
-      records[i].held = true
-      stopSequence(i, then: .stopped, now: now)
+      send(.stopRequested, to: graph.services.firstIndex { $0.name == name }!, now: now)
     }
     return (summary, finishStep(now))
   }
 
-  /// Whether service `i` shows in status: everything but removed services that are down.
-  public func isListed(_ i: Int) -> Bool { !retired.contains(graph.services[i].name) || !isStopped(i) }
-
   private mutating func log(_ line: String, _ level: LogLevel = .info) { actions.append(.log(line, level)) }
-
-  private func name(of unit: ProcessRef.Unit) -> String {
-    switch unit {
-    case .service(let i): return graph.services[i].name
-    case .command: return "main command"
-    }
-  }
-
-  /// Which process of which service (or CMD) `pid` is, if it is one.
-  public func owner(of pid: Int32) -> ProcessRef? {
-    if command.pid == pid { return ProcessRef(.command, .main) }
-    for (i, record) in records.enumerated() {
-      if record.main == pid { return ProcessRef(.service(i), .main) }
-      if record.healthPID == pid { return ProcessRef(.service(i), .health) }
-      if record.helper == pid {
-        switch record.phase {
-        case .startPre(let k): return ProcessRef(.service(i), .startPre(k))
-        case .startPost(let k): return ProcessRef(.service(i), .startPost(k))
-        case .stopCommand(let k): return ProcessRef(.service(i), .stop(k))
-        case .stopPost(let k): return ProcessRef(.service(i), .stopPost(k))
-        case .finish: return ProcessRef(.service(i), .finish)
-        default: return nil
-        }
-      }
-    }
-    return nil
-  }
 
   private mutating func boot(_ now: Instant) {
     guard !booted else { return }
     booted = true
-    for i in graph.startOrder where records[i].phase == .inactive && graph.services[i].autostart {
-      records[i].phase = .waiting
-    }
+    for i in graph.startOrder where graph.services[i].autostart { send(.wanted, to: i, now: now) }
     if settings.hasCommand { command.waitDeadline = now + settings.commandWaitTimeout }
   }
 
-  private mutating func spawned(_ ref: ProcessRef, pid: Int32, now: Instant) {
-    guard case .service(let i) = ref.unit else {
-      command.pid = pid
-      return
-    }
-    switch ref.role {
-    case .main:
-      records[i].main = pid
-      records[i].startedAt = now
-      if graph.services[i].type == .simple && graph.services[i].notificationFD == nil { becameReady(i, now: now) }
-    case .health:
-      records[i].healthPID = pid
-    default:
-      records[i].helper = pid
-    }
-  }
+  // MARK: - What one service means for others
 
-  // MARK: - Starting
-
-  /// Starts the sequence of service `i`: the start limit, ExecStartPre=, then the main process.
-  private mutating func startSequence(_ i: Int, now: Instant) {
+  /// Service `i` entered `failed`: the boot policy, an essential service's shutdown, and the
+  /// services that require it.
+  private mutating func serviceFailed(_ i: Int, now: Instant) {
     let service = graph.services[i]
-    var record = records[i]
-    record.recentStarts = record.recentStarts.filter { now - $0 < service.startLimitInterval }
-    if service.startLimitBurst > 0 && record.recentStarts.count >= service.startLimitBurst {
-      records[i] = record
-      fail(i, .startLimitHit, now: now)
-      return
-    }
-    record.recentStarts.append(now)
-    record.lastExit = nil
-    record.status = nil
-    record.healthy = nil
-    record.healthFailures = 0
-    record.afterStop = .stopped
-    record.deadline = service.startTimeout.map { now + $0 }
-    records[i] = record
-    if service.startPre.isEmpty {
-      startMain(i, now: now)
-    } else {
-      records[i].phase = .startPre(0)
-      actions.append(.spawn(ProcessRef(.service(i), .startPre(0))))
-    }
-  }
-
-  private mutating func startMain(_ i: Int, now: Instant) {
-    records[i].phase = .starting
-    if graph.services[i].start.isEmpty {
-      becameReady(i, now: now)  // a oneshot of start (or stop) commands only
-    } else {
-      actions.append(.spawn(ProcessRef(.service(i), .main)))
-    }
-  }
-
-  /// The main process is ready (started, READY=1, a line on the notification fd, or a
-  /// oneshot that exited 0): run ExecStartPost=, then the service is up.
-  private mutating func becameReady(_ i: Int, now: Instant) {
-    guard records[i].phase == .starting else { return }
-    if graph.services[i].startPost.isEmpty {
-      enterUp(i, now: now)
-    } else {
-      records[i].phase = .startPost(0)
-      actions.append(.spawn(ProcessRef(.service(i), .startPost(0))))
-    }
-  }
-
-  private mutating func enterUp(_ i: Int, now: Instant) {
-    let service = graph.services[i]
-    records[i].deadline = nil
-    if service.type == .oneshot && !service.remainAfterExit && records[i].main == nil {
-      records[i].phase = .done
-      records[i].failuresInARow = 0
-      log("\(service.name): done")
-      return
-    }
-    records[i].phase = .up
-    // The first health check runs at once: dependents wait for its success.
-    if service.health != nil { records[i].nextHealthCheck = now }
-    log("\(service.name): \(service.type == .oneshot ? "done" : "running")" + (records[i].main.map { " (pid \($0))" } ?? ""))
-  }
-
-  private mutating func notified(pid: Int32, message: String, now: Instant) {
-    guard let i = records.firstIndex(where: { $0.main == pid }) else { return }
-    for line in message.split(separator: "\n") {
-      if line == "READY=1" && graph.services[i].type == .notify {
-        becameReady(i, now: now)
-      } else if line.hasPrefix("STATUS=") {
-        records[i].status = String(line.dropFirst(7))
-      } else if line == "STOPPING=1" {
-        log("\(graph.services[i].name): stopping on its own")
-      }
-    }
-  }
-
-  // MARK: - Process ends
-
-  private mutating func processEnded(_ ref: ProcessRef, exit: ProcessExit, failure: FailureReason?, now: Instant) {
-    guard case .service(let i) = ref.unit else {
-      commandEnded(exit, now: now)
-      return
-    }
-    let service = graph.services[i]
-    switch ref.role {
-    case .health:
-      records[i].healthPID = nil
-      records[i].healthDeadline = nil
-      healthResult(i, passed: exit == .exited(code: 0), now: now)
-    case .startPre(let k):
-      records[i].helper = nil
-      if !exit.isSuccess && !service.startPre[k].ignoresFailure {
-        records[i].lastExit = exit
-        finishAfterFailure(i, failure ?? .commandFailed(service.startPre[k].program, exit), exit: exit, now: now)
-        return
-      }
-      if !exit.isSuccess {
-        // s6-overlay's S6_BEHAVIOUR_IF_STAGE2_FAILS=0 carries on silently: information only.
-        let level: LogLevel = settings.bootFailure == .ignore ? .info : .warning
-        log("\(service.name): \(service.startPre[k].program) \(exit.description) (failure ignored)", level)
-      }
-      if k + 1 < service.startPre.count {
-        records[i].phase = .startPre(k + 1)
-        actions.append(.spawn(ProcessRef(.service(i), .startPre(k + 1))))
-      } else {
-        startMain(i, now: now)
-      }
-    case .startPost(let k):
-      records[i].helper = nil
-      guard records[i].phase == .startPost(k) else { return }
-      if !exit.isSuccess && !service.startPost[k].ignoresFailure {
-        records[i].lastExit = exit
-        stopSequence(i, then: afterFailure(i, failure ?? .commandFailed("ExecStartPost", exit), exit: exit, now: now), now: now)
-      } else if k + 1 < service.startPost.count {
-        records[i].phase = .startPost(k + 1)
-        actions.append(.spawn(ProcessRef(.service(i), .startPost(k + 1))))
-      } else {
-        enterUp(i, now: now)
-      }
-    case .main:
-      let pid = records[i].main
-      records[i].main = nil
-      records[i].lastMain = pid
-      records[i].lastExit = exit
-      mainEnded(i, exit: exit, failure: failure, pidOfEnded: pid, now: now)
-    case .stop(let k):
-      records[i].helper = nil
-      if k + 1 < service.stop.count {
-        records[i].phase = .stopCommand(k + 1)
-        actions.append(.spawn(ProcessRef(.service(i), .stop(k + 1))))
-      } else {
-        signalStop(i, now: now)
-      }
-    case .finish:
-      records[i].helper = nil
-      guard records[i].phase == .finish else { return }
-      if exit == .exited(code: 125) && records[i].afterStop == .restart {
-        log("\(service.name): finish exited 125: not restarting")
-        records[i].afterStop = .stopped
-      }
-      stopPostCommands(i, now: now)
-    case .stopPost(let k):
-      records[i].helper = nil
-      if k + 1 < service.stopPost.count {
-        records[i].phase = .stopPost(k + 1)
-        actions.append(.spawn(ProcessRef(.service(i), .stopPost(k + 1))))
-      } else {
-        finishStop(i, now: now)
-      }
-    }
-  }
-
-  private mutating func mainEnded(_ i: Int, exit: ProcessExit, failure: FailureReason?, pidOfEnded: Int32?, now: Instant) {
-    let service = graph.services[i]
-    switch records[i].phase {
-    case .starting where service.type == .oneshot:
-      if exit.isSuccess {
-        becameReady(i, now: now)
-      } else {
-        finishAfterFailure(i, failure ?? .exited(exit), exit: exit, now: now)
-      }
-    case .starting, .startPost, .up:
-      log("\(service.name): \(failure?.description ?? exit.description)", .warning)
-      // What the main process left in its process group goes with it. Its pid is still a
-      // valid group id here: nothing new has been spawned since it was reaped.
-      if let pid = pidOfEnded, service.killsLeftovers { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
-      if let helper = records[i].helper { actions.append(.signal(pid: helper, .kill, processGroup: true)) }
-      if let health = records[i].healthPID { actions.append(.signal(pid: health, .kill, processGroup: true)) }
-      let after: AfterStop
-      if service.type == .oneshot && exit.isSuccess {
-        after = .done
-      } else if service.restart.restarts(after: exit, killSignal: service.killSignal) && shutdown == nil {
-        after = .restart
-      } else if exit.isClean(killSignal: service.killSignal) && failure == nil {
-        after = .stopped
-      } else {
-        after = .fail(failure ?? .exited(exit))
-      }
-      records[i].afterStop = after
-      stopPostSequence(i, now: now)
-    case .stopCommand:
-      break  // the stop command is still running; it ends the sequence
-    case .stopSignal:
-      if let pid = pidOfEnded, service.killsLeftovers { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
-      stopPostSequence(i, now: now)
-    default:
-      break
-    }
-  }
-
-  /// A start step failed: restart if the policy says so, else fail.
-  private mutating func finishAfterFailure(_ i: Int, _ reason: FailureReason, exit: ProcessExit, now: Instant) {
-    records[i].afterStop = afterFailure(i, reason, exit: exit, now: now)
-    log("\(graph.services[i].name): \(reason.description)", .error)
-    stopPostSequence(i, now: now)
-  }
-
-  private func afterFailure(_ i: Int, _ reason: FailureReason, exit: ProcessExit, now: Instant) -> AfterStop {
-    let service = graph.services[i]
-    if shutdown == nil && service.restart.restarts(after: exit, killSignal: service.killSignal) { return .restart }
-    return .fail(reason)
-  }
-
-  // MARK: - Stopping
-
-  /// Stops service `i` (ExecStop=, KillSignal=, SIGKILL after TimeoutStopSec=, ExecStopPost=)
-  /// and then does `after`.
-  private mutating func stopSequence(_ i: Int, then after: AfterStop, now: Instant) {
-    let service = graph.services[i]
-    records[i].afterStop = after
-    records[i].nextHealthCheck = nil
-    if let health = records[i].healthPID { actions.append(.signal(pid: health, .kill, processGroup: true)) }
-    switch records[i].phase {
-    case .inactive, .waiting, .backoff, .done, .stopped, .failed:
-      finishStop(i, now: now)
-      return
-    case .stopCommand, .stopSignal, .finish, .stopPost:
-      return  // already on its way down
-    case .startPre, .startPost, .starting, .up:
-      break
-    }
-    if let helper = records[i].helper {
-      // An s6 script (a cont-init script during boot) gets TERM; what is left of it is for
-      // the final sweep.
-      actions.append(.signal(pid: helper, service.killsLeftovers ? .kill : .terminate, processGroup: true))
-      records[i].helper = nil
-    }
-    records[i].deadline = now + service.stopTimeout
-    // ExecStop= runs while the main process is alive, or for a oneshot that remained "up".
-    if !service.stop.isEmpty && (records[i].main != nil || records[i].phase == .up) {
-      records[i].phase = .stopCommand(0)
-      actions.append(.spawn(ProcessRef(.service(i), .stop(0))))
-    } else if records[i].main != nil {
-      signalStop(i, now: now)
-    } else {
-      stopPostSequence(i, now: now)
-    }
-  }
-
-  private mutating func signalStop(_ i: Int, now: Instant) {
-    let service = graph.services[i]
-    guard let main = records[i].main else {
-      stopPostSequence(i, now: now)
-      return
-    }
-    records[i].phase = .stopSignal(killed: false)
-    records[i].deadline = now + service.stopTimeout
-    // The whole process group, as systemd does; an s6 service's process only, as s6-supervise
-    // does (what it started in the background is left for the final sweep).
-    let group = service.killsLeftovers
-    actions.append(.signal(pid: main, service.killSignal, processGroup: group))
-    // A stopped process cannot act on TERM until it is continued (as systemd does).
-    if service.killSignal != .kill { actions.append(.signal(pid: main, .continue, processGroup: group)) }
-  }
-
-  /// After the main process: the s6 `finish` program, if any, then ExecStopPost=.
-  private mutating func stopPostSequence(_ i: Int, now: Instant) {
-    let service = graph.services[i]
-    if service.finish != nil, records[i].lastExit != nil {
-      records[i].phase = .finish
-      records[i].deadline = now + service.finishTimeout
-      actions.append(.spawn(ProcessRef(.service(i), .finish)))
-    } else {
-      stopPostCommands(i, now: now)
-    }
-  }
-
-  private mutating func stopPostCommands(_ i: Int, now: Instant) {
-    let service = graph.services[i]
-    if service.stopPost.isEmpty {
-      finishStop(i, now: now)
-    } else {
-      records[i].phase = .stopPost(0)
-      records[i].deadline = now + service.stopTimeout
-      actions.append(.spawn(ProcessRef(.service(i), .stopPost(0))))
-    }
-  }
-
-  private mutating func finishStop(_ i: Int, now: Instant) {
-    let service = graph.services[i]
-    records[i].deadline = nil
-    records[i].nextHealthCheck = nil
-    switch records[i].afterStop {
-    case .stopped:
-      if records[i].phase != .stopped { log("\(service.name): stopped") }
-      records[i].phase = .stopped
-      stopDependents(of: i, then: .stopped, now: now)
-    case .done:
-      records[i].phase = .done
-      log("\(service.name): done")
-    case .fail(let reason):
-      fail(i, reason, now: now)
-    case .restart:
-      let uptime = records[i].startedAt.map { now - $0 } ?? .zero
-      let resetAfter = service.restartMaxDelay ?? .seconds(10)
-      if uptime >= resetAfter { records[i].failuresInARow = 0 }
-      let delay = restartDelay(service, failuresInARow: records[i].failuresInARow)
-      records[i].failuresInARow += 1
-      records[i].restarts += 1
-      records[i].phase = .backoff
-      records[i].deadline = now + delay
-      log("\(service.name): restarting in \(delay.description)")
-    }
-  }
-
-  /// `RestartSec=` doubled for every restart in a row, up to `RestartMaxDelaySec=` (no
-  /// backoff without a maximum).
-  public func restartDelay(_ service: ServiceDefinition, failuresInARow: Int) -> TimeSpan {
-    guard let maximum = service.restartMaxDelay else { return service.restartDelay }
-    var delay = service.restartDelay.nanoseconds
-    for _ in 0..<min(failuresInARow, 62) {
-      if delay >= maximum.nanoseconds / 2 { return maximum }
-      delay *= 2
-    }
-    return TimeSpan(nanoseconds: min(delay, maximum.nanoseconds))
-  }
-
-  private mutating func fail(_ i: Int, _ reason: FailureReason, now: Instant) {
-    let service = graph.services[i]
-    records[i].phase = .failed(reason)
-    records[i].deadline = nil
-    log("\(service.name): failed: \(reason.description)", .error)
     bootFailure(i, now: now)
     if service.essential && shutdown == nil {
-      let code = service.essentialExitCode ?? records[i].lastExit.map { exitCodeOf($0) } ?? 1
+      let code = service.essentialExitCode ?? machines[i].lastExit.map { exitCodeOf($0) } ?? 1
       log("\(service.name) is essential: stopping the container with exit code \(code)", .error)
       beginShutdown(exitCode: code, now: now)
     }
-    stopDependents(of: i, then: .fail(.dependencyFailed(service.name)), now: now)
+    stopDependents(of: i, failed: true, now: now)
   }
 
   /// A service could not start while the container boots: the boot failure policy decides.
   private mutating func bootFailure(_ i: Int, now: Instant) {
-    guard !bootOver && shutdown == nil && !records[i].failedBoot else { return }
-    records[i].failedBoot = true
+    guard !bootOver && shutdown == nil && !machines[i].failedBoot else { return }
+    machines[i].failedBoot = true
     switch settings.bootFailure {
     case nil, .ignore?: break
     case .warn?: log("\(graph.services[i].name) failed during boot; carrying on", .warning)
@@ -764,60 +395,22 @@ public struct Supervisor: Sendable {
     return code == 0 ? 1 : code
   }
 
-  /// Stops every running service that Requires= service `i` (which has stopped or failed for
-  /// good) and then does `after`; one still waiting to start fails, if `i` failed.
-  private mutating func stopDependents(of i: Int, then after: AfterStop, now: Instant) {
+  /// Service `i` stopped or failed for good: what Requires= it stops (or fails, if it failed).
+  private mutating func stopDependents(of i: Int, failed: Bool, now: Instant) {
     guard shutdown == nil else { return }
-    for j in 0..<records.count where graph.requires[j].contains(i) {
-      switch records[j].phase {
-      case .inactive, .stopped, .failed, .done:
-        continue
-      case .waiting, .backoff:
-        if case .fail(let reason) = after { fail(j, reason, now: now) }
-      default:
-        log("\(graph.services[j].name): stopping, because it requires \(graph.services[i].name)")
-        stopSequence(j, then: after, now: now)
-      }
-    }
-  }
-
-  // MARK: - Health
-
-  private mutating func healthResult(_ i: Int, passed: Bool, now: Instant) {
-    guard let health = graph.services[i].health, records[i].phase == .up else { return }
-    records[i].nextHealthCheck = now + health.interval
-    if passed {
-      if records[i].healthy != true { log("\(graph.services[i].name): healthy") }
-      records[i].healthy = true
-      records[i].healthFailures = 0
-      return
-    }
-    // As in Docker: failures in the start period do not count until a check has passed once.
-    let inStartPeriod = records[i].startedAt.map { now - $0 < health.startPeriod } ?? false
-    if inStartPeriod && records[i].healthy != true { return }
-    records[i].healthFailures += 1
-    if records[i].healthFailures >= health.retries {
-      records[i].healthy = false
-      log("\(graph.services[i].name): unhealthy after \(records[i].healthFailures) failed checks: restarting", .warning)
-      records[i].lastExit = nil
-      stopSequence(i, then: shutdown == nil ? .restart : .stopped, now: now)
+    let name = graph.services[i].name
+    for j in machines.indices where graph.requires[j].contains(i) {
+      send(failed ? .dependencyFailed(name) : .dependencyStopped(name), to: j, now: now)
     }
   }
 
   // MARK: - Timers
 
   private func nextDeadline() -> Instant? {
-    var nearest: Instant?
-    func consider(_ instant: Instant?) {
+    var nearest = machines.compactMap { $0.nextDeadline }.min()
+    for instant in [command.started ? nil : command.waitDeadline, shutdown?.deadline] {
       if let instant, nearest == nil || instant < nearest! { nearest = instant }
     }
-    for record in records {
-      consider(record.deadline)
-      consider(record.nextHealthCheck)
-      consider(record.healthDeadline)
-    }
-    if !command.started { consider(command.waitDeadline) }
-    consider(shutdown?.deadline)
     return nearest
   }
 
@@ -826,57 +419,14 @@ public struct Supervisor: Sendable {
     if let deadline = shutdown?.deadline, deadline <= now {
       log("shutdown took longer than \(settings.shutdownTimeout.description): killing what is left", .warning)
       killEverything()
+      if shutdown!.exitCode == 0 { shutdown!.exitCode = Supervisor.killedAtBoundExitCode }
       finishExit()
       return
     }
-    for i in 0..<records.count {
-      let service = graph.services[i]
-      if let deadline = records[i].healthDeadline, deadline <= now, let pid = records[i].healthPID {
-        records[i].healthDeadline = nil
-        actions.append(.signal(pid: pid, .kill, processGroup: true))
-      }
-      if let next = records[i].nextHealthCheck, next <= now, records[i].healthPID == nil, records[i].phase == .up,
-        let health = service.health
-      {
-        records[i].nextHealthCheck = nil
-        records[i].healthDeadline = now + health.timeout
-        actions.append(.spawn(ProcessRef(.service(i), .health)))
-      }
-      guard let deadline = records[i].deadline, deadline <= now else { continue }
-      records[i].deadline = nil
-      switch records[i].phase {
-      case .startPre, .starting, .startPost:
-        log("\(service.name): not ready within \(service.startTimeout?.description ?? "its start timeout")", .warning)
-        bootFailure(i, now: now)
-        let exit = ProcessExit.signaled(.kill, coreDumped: false)
-        stopSequence(i, then: afterFailure(i, .startTimeout, exit: exit, now: now), now: now)
-      case .stopCommand:
-        if let helper = records[i].helper { actions.append(.signal(pid: helper, .kill, processGroup: true)) }
-        records[i].helper = nil
-        signalStop(i, now: now)
-      case .stopSignal(killed: false):
-        if let main = records[i].main {
-          log("\(service.name): still running \(service.stopTimeout.description) after \(service.killSignal.name): sending SIGKILL", .warning)
-          actions.append(.signal(pid: main, .kill, processGroup: service.killsLeftovers))
-        }
-        records[i].phase = .stopSignal(killed: true)
-      case .finish:
-        if let helper = records[i].helper { actions.append(.signal(pid: helper, .kill, processGroup: true)) }
-        records[i].helper = nil
-        log("\(service.name): finish still running after \(service.finishTimeout.description): killed", .warning)
-        stopPostCommands(i, now: now)
-      case .stopPost:
-        if let helper = records[i].helper { actions.append(.signal(pid: helper, .kill, processGroup: true)) }
-        records[i].helper = nil
-        finishStop(i, now: now)
-      case .backoff:
-        if shutdown == nil { records[i].phase = .waiting }
-      default:
-        break
-      }
-    }
+    for i in machines.indices { send(.timer, to: i, now: now) }
     if let wait = command.waitDeadline, wait <= now, !command.started, shutdown == nil {
-      let late = records.indices.filter { !isReady($0) && !isSettled($0) && !records[$0].held }.map { graph.services[$0].name }
+      let late = machines.indices.filter { !machines[$0].isReady && !machines[$0].isSettled && !machines[$0].held }
+        .map { graph.services[$0].name }
       var names = ""
       for (k, name) in late.enumerated() { names += (k == 0 ? " (not up: " : ", ") + name }
       if !late.isEmpty { names += ")" }
@@ -897,8 +447,7 @@ public struct Supervisor: Sendable {
       // The main command decides how to react; its exit then shuts everything down.
       actions.append(.signal(pid: pid, signal, processGroup: false))
       if shutdown == nil {
-        shutdown = ShutdownState(
-          exitCode: 128 + signal.rawValue, deadline: now + settings.shutdownTimeout, commandDecides: true)
+        enterShutdown(ShutdownState(exitCode: 128 + signal.rawValue, deadline: now + settings.shutdownTimeout, commandDecides: true))
       }
       return
     }
@@ -916,42 +465,24 @@ public struct Supervisor: Sendable {
   }
 
   private mutating func beginShutdown(exitCode: Int32, now: Instant) {
-    if shutdown == nil { shutdown = ShutdownState(exitCode: exitCode, deadline: now + settings.shutdownTimeout) }
+    if shutdown == nil { enterShutdown(ShutdownState(exitCode: exitCode, deadline: now + settings.shutdownTimeout)) }
     if let pid = command.pid, !command.finished {
       actions.append(.signal(pid: pid, .terminate, processGroup: true))
     }
     command.started = true  // never start it now
   }
 
+  private mutating func enterShutdown(_ state: ShutdownState) {
+    shutdown = state
+    for i in machines.indices { machines[i].shuttingDown = true }
+  }
+
   private mutating func commanded(_ request: SupervisorEvent.Request, now: Instant) {
     switch request {
-    case .shutdown(let code):
-      beginShutdown(exitCode: code, now: now)
-    case .stop(let i):
-      records[i].held = true
-      stopSequence(i, then: .stopped, now: now)
-    case .start(let i):
-      records[i].held = false
-      switch records[i].phase {
-      case .inactive, .stopped, .failed, .done:
-        records[i].recentStarts = []
-        records[i].failuresInARow = 0
-        records[i].phase = .waiting
-      default: break
-      }
-    case .restart(let i):
-      records[i].held = false
-      records[i].recentStarts = []
-      records[i].failuresInARow = 0
-      switch records[i].phase {
-      case .inactive, .stopped, .failed, .done, .waiting:
-        records[i].phase = .waiting
-      case .backoff:
-        records[i].phase = .waiting
-        records[i].deadline = nil
-      default:
-        stopSequence(i, then: .restart, now: now)
-      }
+    case .shutdown(let code): beginShutdown(exitCode: code, now: now)
+    case .stop(let i): send(.stopRequested, to: i, now: now)
+    case .start(let i): send(.startRequested, to: i, now: now)
+    case .restart(let i): send(.restartRequested, to: i, now: now)
     }
   }
 
@@ -963,10 +494,8 @@ public struct Supervisor: Sendable {
 
   private mutating func killEverything() {
     if let pid = command.pid { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
-    for record in records {
-      for pid in [record.main, record.helper, record.healthPID] {
-        if let pid { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
-      }
+    for machine in machines {
+      for pid in machine.processes { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
     }
   }
 
@@ -976,38 +505,40 @@ public struct Supervisor: Sendable {
   }
 
   /// Moves every service as far as the current state allows: starts what is waiting and
-  /// whose dependencies are ready; during shutdown, stops what nothing running depends on;
-  /// starts the main command; exits once everything has stopped.
+  /// whose dependencies are ready; during shutdown (also one that a start began just now),
+  /// stops what nothing running depends on; starts the main command; exits once everything
+  /// has stopped.
   private mutating func advance(_ now: Instant) {
     guard !exited else { return }
-    if shutdown != nil {
-      advanceShutdown(now)
-      return
-    }
-    var progress = true
-    while progress {
+    var progress = shutdown == nil
+    while progress && shutdown == nil {
       progress = false
-      for i in graph.startOrder where records[i].phase == .waiting && !records[i].held {
+      for i in graph.startOrder where machines[i].isWaiting && !machines[i].held {
+        if shutdown != nil { break }  // an essential service failed to start
         // Requires= and Wants= pull in dependencies that do not start on their own.
-        for j in graph.pulls[i] where records[j].phase == .inactive && !records[j].held {
-          records[j].phase = .waiting
+        for j in graph.pulls[i] where machines[j].phase == .inactive && !machines[j].held {
+          send(.wanted, to: j, now: now)
           progress = true
         }
         let dependencies = graph.waitsFor[i]
-        if let failed = dependencies.first(where: { graph.requires[i].contains($0) && isFailed($0) }) {
-          fail(i, .dependencyFailed(graph.services[failed].name), now: now)
+        if let failed = dependencies.first(where: { graph.requires[i].contains($0) && machines[$0].isFailed }) {
+          send(.dependencyFailed(graph.services[failed].name), to: i, now: now)
           progress = true
           continue
         }
         // Wanted (not required) dependencies that failed or stopped no longer hold it back.
         let blocked = dependencies.contains { j in
-          !isReady(j) && !isStartedEnough(j) && !(isSettled(j) && !graph.requires[i].contains(j))
+          !machines[j].isReady && !machines[j].isStartedEnough && !(machines[j].isSettled && !graph.requires[i].contains(j))
         }
         if !blocked {
-          startSequence(i, now: now)
+          send(.dependenciesReady, to: i, now: now)
           progress = true
         }
       }
+    }
+    if shutdown != nil {
+      advanceShutdown(now)
+      return
     }
     if booted && !bootOver && bootSettled() { bootOver = true }
     if settings.hasCommand && !command.started && bootOver { startCommand() }
@@ -1016,30 +547,13 @@ public struct Supervisor: Sendable {
   /// Whether the boot is over: every service is ready, settled or stopped by an operator, or
   /// failed to start during boot, or waits for one that did (as s6-rc ends a transition).
   private func bootSettled() -> Bool {
-    var blocked = Array(repeating: false, count: records.count)
+    var blocked = Array(repeating: false, count: machines.count)
     for i in graph.startOrder {
-      blocked[i] = records[i].failedBoot || (records[i].phase == .waiting && graph.waitsFor[i].contains { blocked[$0] })
-      if !(isReady(i) || isSettled(i) || records[i].held || blocked[i] || isStartedEnough(i)) { return false }
+      let machine = machines[i]
+      blocked[i] = machine.failedBoot || (machine.isWaiting && graph.waitsFor[i].contains { blocked[$0] })
+      if !(machine.isReady || machine.isSettled || machine.held || blocked[i] || machine.isStartedEnough) { return false }
     }
     return true
-  }
-
-  /// Started, and its dependents do not wait for more (`dependentsWaitForReady` off).
-  private func isStartedEnough(_ i: Int) -> Bool {
-    !graph.services[i].dependentsWaitForReady && records[i].main != nil && records[i].phase == .starting
-  }
-
-  private func isFailed(_ i: Int) -> Bool {
-    if case .failed = records[i].phase { return true }
-    return false
-  }
-
-  /// Will not change on its own: failed, stopped, or a finished oneshot.
-  private func isSettled(_ i: Int) -> Bool {
-    switch records[i].phase {
-    case .failed, .stopped, .done, .inactive: return true
-    default: return false
-    }
   }
 
   private mutating func advanceShutdown(_ now: Instant) {
@@ -1048,37 +562,42 @@ public struct Supervisor: Sendable {
     while progress {
       progress = false
       for i in graph.startOrder.reversed() {
-        switch records[i].phase {
-        case .inactive, .stopped, .failed, .done, .stopCommand, .stopSignal, .finish, .stopPost:
+        switch machines[i].phase {
+        case .inactive, .stopped, .failed, .done, .stopping:
           continue
         case .waiting, .backoff:
-          records[i].phase = .stopped
-          records[i].deadline = nil
+          send(.cancel, to: i, now: now)
           progress = true
         case .startPre, .starting, .startPost, .up:
           // Stop only once everything that waits for this service is down; services that stop
           // last (s6's flag-essential) wait for all others, and hold none of them back.
           let stopsLast = graph.services[i].stopsLast
-          let dependentsDown = graph.waitedOnBy[i].allSatisfy { isStopped($0) || (!stopsLast && graph.services[$0].stopsLast) }
-          let othersDown = !stopsLast || records.indices.allSatisfy { graph.services[$0].stopsLast || isStopped($0) }
+          let dependentsDown = graph.waitedOnBy[i].allSatisfy { machines[$0].isDown || (!stopsLast && graph.services[$0].stopsLast) }
+          let othersDown = !stopsLast || machines.indices.allSatisfy { graph.services[$0].stopsLast || machines[$0].isDown }
           if dependentsDown && othersDown {
-            stopSequence(i, then: .stopped, now: now)
+            send(.stop(then: .stopped), to: i, now: now)
             progress = true
           }
         }
       }
     }
-    if records.indices.allSatisfy({ isStopped($0) }) { finishExit() }
+    if machines.allSatisfy({ $0.isDown }) { finishExit() }
   }
 
-  /// No process of the service is left.
-  private func isStopped(_ i: Int) -> Bool {
-    let record = records[i]
-    guard record.main == nil && record.helper == nil && record.healthPID == nil else { return false }
-    switch record.phase {
-    case .inactive, .stopped, .failed, .done, .waiting, .backoff: return true
-    default: return false
+  /// `RestartSec=` doubled for every restart in a row, up to `RestartMaxDelaySec=` (no
+  /// backoff without a maximum).
+  public static func restartDelay(for service: ServiceDefinition, failuresInARow: Int) -> TimeSpan {
+    guard let maximum = service.restartMaxDelay else { return service.restartDelay }
+    var delay = service.restartDelay.nanoseconds
+    for _ in 0..<min(failuresInARow, 62) {
+      if delay >= maximum.nanoseconds / 2 { return maximum }
+      delay *= 2
     }
+    return TimeSpan(nanoseconds: min(delay, maximum.nanoseconds))
+  }
+
+  public func restartDelay(_ service: ServiceDefinition, failuresInARow: Int) -> TimeSpan {
+    Supervisor.restartDelay(for: service, failuresInARow: failuresInARow)
   }
 }
 

@@ -494,7 +494,7 @@ public struct InitProgram: ~Copyable {
       let streams = try output.descriptors(for: service, loop: &loop)
       request.descriptors += [(from: streams.standardOutput, to: 1), (from: streams.standardError, to: 2)]
     } catch {
-      return .spawnFailed(ref, reason: "unable to create its output pipes: \(error.description)", exitCode: ExitCode.cannotExecute)
+      return .forkFailed(ref, reason: "unable to create its output pipes: \(error.description)")
     }
     reportOutputNotices()
     if ref.role == .main || ref.role == .finish {
@@ -532,13 +532,15 @@ public struct InitProgram: ~Copyable {
         readinessPipes[service.name] = (pipe.read, token)
         try loop.watch(pipe.read, token: token, events: EventLoop.readable)
       } catch {
-        return .spawnFailed(ref, reason: "unable to create its notification pipe: \(error.description)", exitCode: ExitCode.cannotExecute)
+        return .forkFailed(ref, reason: "unable to create its notification pipe: \(error.description)")
       }
     }
     defer { readinessWriteEnd?.close() }
     do {
       return .spawned(ref, pid: try Spawner.spawn(request))
     } catch {
+      // No process at all (EAGAIN from a pids limit, ENOMEM): a shortage, not the service's fault.
+      if error.step == .clone { return .forkFailed(ref, reason: error.description) }
       return .spawnFailed(ref, reason: error.description, exitCode: error.exitCode)
     }
   }

@@ -15,6 +15,8 @@ struct Harness {
   var signals: [String] = []
   var exitCode: Int32?
   var timer: Instant?
+  /// Labels whose next spawns fail to fork (EAGAIN), with how many times.
+  var forkFailures: [String: Int] = [:]
 
   init(_ services: [ServiceDefinition], command: Bool = false, configure: (inout SupervisorSettings) -> Void = { _ in }) throws {
     var settings = SupervisorSettings()
@@ -57,6 +59,11 @@ struct Harness {
       for action in supervisor.handle(next, now: now) {
         switch action {
         case .spawn(let ref):
+          if let left = forkFailures[label(ref)], left > 0 {
+            forkFailures[label(ref)] = left - 1
+            queue.append(.forkFailed(ref, reason: "unable to create a process for \(label(ref)): Resource temporarily unavailable"))
+            continue
+          }
           let pid = nextPID
           nextPID += 1
           let name = label(ref)

@@ -9,7 +9,7 @@
 /// against this code.
 public struct ServiceStateMachine: Sendable {
   /// Where the service is, with what that phase needs.
-  public enum Phase: Equatable, Sendable {
+  public enum Phase: Sendable {
     /// Not wanted (yet).
     case inactive
     /// Wanted; its dependencies are not ready yet.
@@ -34,7 +34,7 @@ public struct ServiceStateMachine: Sendable {
   }
 
   /// The steps of a stop, in order (each may be skipped).
-  public enum StopStep: Equatable, Sendable {
+  public enum StopStep: Sendable {
     /// `ExecStop=` `index` runs (while the main process still does).
     case command(Int, pid: Int32?)
     /// `KillSignal=` (and SIGCONT) went to the main process; `killed`: SIGKILL too.
@@ -51,7 +51,7 @@ public struct ServiceStateMachine: Sendable {
   }
 
   /// A fact about this service.
-  public enum Event: Equatable, Sendable {
+  public enum Event: Sendable {
     /// Started at boot, pulled in by a dependent, or new in a reload: inactive → waiting.
     case wanted
     /// Everything it waits for is ready: begin the start sequence.
@@ -82,12 +82,13 @@ public struct ServiceStateMachine: Sendable {
     case dependencyStopped(String)
     /// An operator's request (`ibex start/stop/restart`); `stop` also holds it down.
     case startRequested, stopRequested, restartRequested
-    /// A reload changed its definition. `startAgain`: a settled service gets a new chance.
-    case reconfigured(ServiceDefinition, startAgain: Bool)
+    /// A reload changed its definition (given first with `replaceDefinition`). `startAgain`:
+    /// a settled service gets a new chance.
+    case reconfigured(startAgain: Bool)
   }
 
   /// What to do, in order. The last three are facts for the supervisor.
-  public enum Action: Equatable, Sendable {
+  public enum Action: Sendable {
     case spawn(ProcessRef.Role)
     case signal(pid: Int32, Signal, processGroup: Bool)
     case log(String, LogLevel)
@@ -242,7 +243,10 @@ public struct ServiceStateMachine: Sendable {
     return false
   }
 
-  public var isWaiting: Bool { phase == .waiting }
+  public var isWaiting: Bool {
+    if case .waiting = phase { return true }
+    return false
+  }
 
   /// No process of the service is left, and none will start by itself.
   public var isDown: Bool {
@@ -253,17 +257,30 @@ public struct ServiceStateMachine: Sendable {
     }
   }
 
-  /// The nearest instant at which `timer` has something to do.
-  public var nextDeadline: Instant? {
-    let own: Instant?
+  /// The deadline of the phase itself (a start or stop timeout, the end of a backoff).
+  private var phaseDeadline: Instant? {
     switch phase {
     case .startPre(_, _, let deadline), .starting(_, let deadline), .startPost(_, _, _, let deadline),
       .stopping(_, _, let deadline, _):
-      own = deadline
-    case .backoff(let until): own = shuttingDown ? nil : until
-    case .inactive, .waiting, .up, .done, .stopped, .failed: own = nil
+      return deadline
+    case .backoff(let until): return until
+    case .inactive, .waiting, .up, .done, .stopped, .failed: return nil
     }
-    return [own, health.next, health.deadline].compactMap { $0 }.min()
+  }
+
+  /// The nearest instant at which `timer` has something to do.
+  public var nextDeadline: Instant? {
+    var nearest = phaseDeadline
+    if case .backoff = phase, shuttingDown { nearest = nil }  // the shutdown stops it instead
+    for instant in [health.next, health.deadline] {
+      if let instant, nearest.map({ instant < $0 }) ?? true { nearest = instant }
+    }
+    return nearest
+  }
+
+  public var isInactive: Bool {
+    if case .inactive = phase { return true }
+    return false
   }
 
   // MARK: - Events
@@ -330,20 +347,20 @@ public struct ServiceStateMachine: Sendable {
       // The process ended before it began, as a shell reports it (126/127).
       switch phase {
       case .startPre(let k, _, _) where role == stepRole:
-        log("\(definition.name): \(reason)", .error)
+        say("\(reason)", .error)
         startPreEnded(k, exit: .exited(code: code), failure: .couldNotStart(reason), now: now)
       case .starting where role == .main, .startPost where role == .main, .up where role == .main:
-        log("\(definition.name): \(reason)", .error)
+        say("\(reason)", .error)
         mainEnded(pid: nil, exit: .exited(code: code), failure: .couldNotStart(reason), now: now)
       case .startPost(let k, _, _, _) where role == stepRole:
-        log("\(definition.name): \(reason)", .error)
+        say("\(reason)", .error)
         startPostEnded(k, exit: .exited(code: code), failure: .couldNotStart(reason), now: now)
       case .stopping where role == stepRole:
-        log("\(definition.name): \(reason)", .error)
+        say("\(reason)", .error)
         stopHelperEnded(exit: .exited(code: code), now: now)
       case .up where role == .health:
         // The check itself could not run (a missing program, a bad credential): it failed.
-        log("\(definition.name): \(reason)", .error)
+        say("\(reason)", .error)
         healthResult(passed: false, now: now)
       case .inactive, .waiting, .startPre, .starting, .startPost, .up, .stopping, .backoff, .done, .stopped, .failed:
         break  // a step already left
@@ -355,15 +372,15 @@ public struct ServiceStateMachine: Sendable {
       case .startPre where role == stepRole, .starting where role == stepRole:
         forkFailed(reason, now: now)
       case .startPost where role == stepRole:
-        log("\(definition.name): \(reason): restarting", .warning)
+        say("\(reason): restarting", .warning)
         if !recentStarts.isEmpty { recentStarts.removeLast() }
         stopSequence(then: shuttingDown ? .stopped : .restart, now: now)
       case .stopping where role == stepRole:
-        log("\(definition.name): \(reason): skipped", .warning)
+        say("\(reason): skipped", .warning)
         stopHelperEnded(exit: ServiceStateMachine.neverRan, now: now)
       case .up where role == .health:
         // Not a result: the next check comes one interval later; the service stays as it is.
-        log("\(definition.name): \(reason): health check postponed", .warning)
+        say("\(reason): health check postponed", .warning)
         health.deadline = nil
         health.next = definition.health.map { now + $0.interval }
       case .inactive, .waiting, .startPre, .starting, .startPost, .up, .stopping, .backoff, .done, .stopped, .failed:
@@ -424,7 +441,7 @@ public struct ServiceStateMachine: Sendable {
       case .waiting, .backoff:
         fail(.dependencyFailed(name), now: now)
       case .startPre, .starting, .startPost, .up, .stopping:
-        log("\(definition.name): stopping, because it requires \(name)")
+        say("stopping, because it requires \(name)")
         stopSequence(then: .fail(.dependencyFailed(name)), now: now)
       case .inactive, .done, .stopped, .failed:
         break
@@ -433,7 +450,7 @@ public struct ServiceStateMachine: Sendable {
     case .dependencyStopped(let name):
       switch phase {
       case .startPre, .starting, .startPost, .up, .stopping:
-        log("\(definition.name): stopping, because it requires \(name)")
+        say("stopping, because it requires \(name)")
         stopSequence(then: .stopped, now: now)
       case .inactive, .waiting, .backoff, .done, .stopped, .failed:
         break
@@ -461,9 +478,8 @@ public struct ServiceStateMachine: Sendable {
       case .startPre, .starting, .startPost, .up, .stopping: stopSequence(then: .restart, now: now)
       }
 
-    case .reconfigured(let new, let startAgain):
-      definition = new
-      log("\(new.name): configuration changed")
+    case .reconfigured(let startAgain):
+      say("configuration changed")
       resetStartLimit()
       switch phase {
       case .failed, .done, .stopped, .inactive: if !held && startAgain { phase = .waiting }
@@ -474,16 +490,25 @@ public struct ServiceStateMachine: Sendable {
     return actions
   }
 
-  /// A reload kept this service, maybe with other dependencies (those are the graph's).
-  mutating func replaceDefinition(_ new: ServiceDefinition) { definition = new }
+  /// A reload's definition of this service (then `reconfigured`, if it changed).
+  public mutating func replaceDefinition(_ new: ServiceDefinition) { definition = new }
 
   // MARK: - Steps
 
+  @inline(never)
   private mutating func log(_ line: String, _ level: LogLevel = .info) { actions.append(.log(line, level)) }
 
+  /// A line about this service: `name: text`.
+  @inline(never)
+  private mutating func say(_ text: String, _ level: LogLevel = .info) { actions.append(.log(definition.name + ": " + text, level)) }
+
+  @inline(never)
   private mutating func signal(_ pid: Int32, _ signal: Signal, group: Bool) {
     actions.append(.signal(pid: pid, signal, processGroup: group))
   }
+
+  @inline(never)
+  private mutating func spawn(_ role: ProcessRef.Role) { actions.append(.spawn(role)) }
 
   private mutating func resetStartLimit() {
     recentStarts = []
@@ -507,7 +532,7 @@ public struct ServiceStateMachine: Sendable {
       startMain(deadline: deadline, now: now)
     } else {
       phase = .startPre(step: 0, pid: nil, deadline: deadline)
-      actions.append(.spawn(.startPre(0)))
+      spawn(.startPre(0))
     }
   }
 
@@ -516,7 +541,7 @@ public struct ServiceStateMachine: Sendable {
     if definition.start.isEmpty {
       becameReady(now)  // a oneshot of start (or stop) commands only
     } else {
-      actions.append(.spawn(.main))
+      spawn(.main)
     }
   }
 
@@ -528,7 +553,7 @@ public struct ServiceStateMachine: Sendable {
       enterUp(main: main, now: now)
     } else {
       phase = .startPost(step: 0, pid: nil, main: main, deadline: deadline)
-      actions.append(.spawn(.startPost(0)))
+      spawn(.startPost(0))
     }
   }
 
@@ -536,13 +561,13 @@ public struct ServiceStateMachine: Sendable {
     if definition.type == .oneshot && !definition.remainAfterExit && main == nil {
       phase = .done
       failuresInARow = 0
-      log("\(definition.name): done")
+      say("done")
       return
     }
     phase = .up(main: main)
     // The first health check runs at once: dependents wait for its success.
     if definition.health != nil { health.next = now }
-    log("\(definition.name): \(definition.type == .oneshot ? "done" : "running")" + (main.map { " (pid \($0))" } ?? ""))
+    say("\(definition.type == .oneshot ? "done" : "running")" + (main.map { " (pid \($0))" } ?? ""))
   }
 
   private mutating func notified(_ message: String, now: Instant) {
@@ -552,7 +577,7 @@ public struct ServiceStateMachine: Sendable {
       } else if line.hasPrefix("STATUS=") {
         status = String(line.dropFirst(7))
       } else if line == "STOPPING=1" {
-        log("\(definition.name): stopping on its own")
+        say("stopping on its own")
       }
     }
   }
@@ -566,11 +591,11 @@ public struct ServiceStateMachine: Sendable {
       return
     }
     if !exit.isSuccess {
-      log("\(definition.name): \(command.program) \(exit.description) (failure ignored)", quietIgnoredFailures ? .info : .warning)
+      say("\(command.program) \(exit.description) (failure ignored)", quietIgnoredFailures ? .info : .warning)
     }
     if k + 1 < definition.startPre.count {
       phase = .startPre(step: k + 1, pid: nil, deadline: deadline)
-      actions.append(.spawn(.startPre(k + 1)))
+      spawn(.startPre(k + 1))
     } else {
       startMain(deadline: deadline, now: now)
     }
@@ -584,7 +609,7 @@ public struct ServiceStateMachine: Sendable {
       stopSequence(then: afterFailure(failure ?? .commandFailed("ExecStartPost", exit), exit: exit), now: now)
     } else if k + 1 < definition.startPost.count {
       phase = .startPost(step: k + 1, pid: nil, main: main, deadline: deadline)
-      actions.append(.spawn(.startPost(k + 1)))
+      spawn(.startPost(k + 1))
     } else {
       enterUp(main: main, now: now)
     }
@@ -606,7 +631,7 @@ public struct ServiceStateMachine: Sendable {
         return
       }
     }
-    log("\(definition.name): \(failure?.description ?? exit.description)", .warning)
+    say("\(failure?.description ?? exit.description)", .warning)
     // What the main process left in its process group goes with it. Its pid is still a valid
     // group id here: nothing new has been spawned since it was reaped.
     if let pid, definition.killsLeftovers { signal(pid, .kill, group: true) }
@@ -628,7 +653,7 @@ public struct ServiceStateMachine: Sendable {
   /// A start step failed: restart if the policy says so, else fail.
   private mutating func finishAfterFailure(_ reason: FailureReason, exit: ProcessExit, now: Instant) {
     let then = afterFailure(reason, exit: exit)
-    log("\(definition.name): \(reason.description)", .error)
+    say("\(reason.description)", .error)
     stopPostSequence(then: then, now: now)
   }
 
@@ -642,14 +667,14 @@ public struct ServiceStateMachine: Sendable {
   private mutating func forkFailed(_ reason: String, now: Instant) {
     if !recentStarts.isEmpty { recentStarts.removeLast() }
     if shuttingDown {
-      log("\(definition.name): \(reason)", .warning)
+      say("\(reason)", .warning)
       finishStop(then: .stopped, now: now)
       return
     }
     let delay = Supervisor.restartDelay(for: definition, failuresInARow: failuresInARow)
     failuresInARow += 1
     phase = .backoff(until: now + delay)
-    log("\(definition.name): \(reason): trying again in \(delay.description)", .warning)
+    say("\(reason): trying again in \(delay.description)", .warning)
   }
 
   // MARK: - Stopping
@@ -683,7 +708,7 @@ public struct ServiceStateMachine: Sendable {
     // ExecStop= runs while the main process is alive, or for a oneshot that remained "up".
     if !definition.stop.isEmpty && (main != nil || isUp) {
       phase = .stopping(main: main, step: .command(0, pid: nil), deadline: now + definition.stopTimeout, then: then)
-      actions.append(.spawn(.stop(0)))
+      spawn(.stop(0))
     } else if let main {
       signalStop(main: main, then: then, now: now)
     } else {
@@ -709,7 +734,7 @@ public struct ServiceStateMachine: Sendable {
   private mutating func stopPostSequence(then: AfterStop, now: Instant) {
     if definition.finish != nil, lastExit != nil {
       phase = .stopping(main: nil, step: .finish(pid: nil), deadline: now + definition.finishTimeout, then: then)
-      actions.append(.spawn(.finish))
+      spawn(.finish)
     } else {
       stopPostCommands(then: then, now: now)
     }
@@ -720,7 +745,7 @@ public struct ServiceStateMachine: Sendable {
       finishStop(then: then, now: now)
     } else {
       phase = .stopping(main: nil, step: .post(0, pid: nil), deadline: now + definition.stopTimeout, then: then)
-      actions.append(.spawn(.stopPost(0)))
+      spawn(.stopPost(0))
     }
   }
 
@@ -731,20 +756,20 @@ public struct ServiceStateMachine: Sendable {
     case .command(let k, _):
       if k + 1 < definition.stop.count {
         phase = .stopping(main: main, step: .command(k + 1, pid: nil), deadline: deadline, then: then)
-        actions.append(.spawn(.stop(k + 1)))
+        spawn(.stop(k + 1))
       } else {
         signalStop(main: main, then: then, now: now)
       }
     case .finish:
       if exit == .exited(code: 125) && then == .restart {
-        log("\(definition.name): finish exited 125: not restarting")
+        say("finish exited 125: not restarting")
         then = .stopped
       }
       stopPostCommands(then: then, now: now)
     case .post(let k, _):
       if k + 1 < definition.stopPost.count {
         phase = .stopping(main: main, step: .post(k + 1, pid: nil), deadline: deadline, then: then)
-        actions.append(.spawn(.stopPost(k + 1)))
+        spawn(.stopPost(k + 1))
       } else {
         finishStop(then: then, now: now)
       }
@@ -757,12 +782,12 @@ public struct ServiceStateMachine: Sendable {
     health.next = nil
     switch then {
     case .stopped:
-      if phase != .stopped { log("\(definition.name): stopped") }
+      if case .stopped = phase {} else { say("stopped") }
       phase = .stopped
       actions.append(.stopped)
     case .done:
       phase = .done
-      log("\(definition.name): done")
+      say("done")
     case .fail(let reason):
       fail(reason, now: now)
     case .restart:
@@ -772,13 +797,13 @@ public struct ServiceStateMachine: Sendable {
       failuresInARow += 1
       restarts += 1
       phase = .backoff(until: now + delay)
-      log("\(definition.name): restarting in \(delay.description)")
+      say("restarting in \(delay.description)")
     }
   }
 
   private mutating func fail(_ reason: FailureReason, now: Instant) {
     phase = .failed(reason)
-    log("\(definition.name): failed: \(reason.description)", .error)
+    say("failed: \(reason.description)", .error)
     actions.append(.failed(reason))
   }
 
@@ -788,7 +813,7 @@ public struct ServiceStateMachine: Sendable {
     guard let check = definition.health, case .up = phase else { return }
     health.next = now + check.interval
     if passed {
-      if health.healthy != true { log("\(definition.name): healthy") }
+      if health.healthy != true { say("healthy") }
       health.healthy = true
       health.failures = 0
       return
@@ -799,7 +824,7 @@ public struct ServiceStateMachine: Sendable {
     health.failures += 1
     if health.failures >= check.retries {
       health.healthy = false
-      log("\(definition.name): unhealthy after \(health.failures) failed checks: restarting", .warning)
+      say("unhealthy after \(health.failures) failed checks: restarting", .warning)
       lastExit = nil
       stopSequence(then: shuttingDown ? .stopped : .restart, now: now)
     }
@@ -814,44 +839,39 @@ public struct ServiceStateMachine: Sendable {
     if let next = health.next, next <= now, health.pid == nil, case .up = phase, let check = definition.health {
       health.next = nil
       health.deadline = now + check.timeout
-      actions.append(.spawn(.health))
+      spawn(.health)
     }
   }
 
   /// Whatever deadline of this service has passed.
   private mutating func timer(_ now: Instant) {
     healthTimer(now)
+    guard let deadline = phaseDeadline, deadline <= now else { return }
     switch phase {
-    case .startPre(_, _, let deadline?), .starting(_, let deadline?), .startPost(_, _, _, let deadline?):
-      guard deadline <= now else { return }
-      log("\(definition.name): not ready within \(definition.startTimeout?.description ?? "its start timeout")", .warning)
+    case .startPre, .starting, .startPost:
+      say("not ready within \(definition.startTimeout?.description ?? "its start timeout")", .warning)
       actions.append(.startFailed)
       let exit = ProcessExit.signaled(.kill, coreDumped: false)
       stopSequence(then: startFailureEndsContainer ? .fail(.startTimeout) : afterFailure(.startTimeout, exit: exit), now: now)
-    case .stopping(let main, .command(_, let helper), let deadline?, let then):
-      guard deadline <= now else { return }
+    case .stopping(let main, .command(_, let helper), _, let then):
       if let helper { signal(helper, .kill, group: true) }
       signalStop(main: main, then: then, now: now)
-    case .stopping(let main, .signal(killed: false), let deadline?, let then):
-      guard deadline <= now else { return }
+    case .stopping(let main, .signal(killed: false), _, let then):
       if let main {
-        log("\(definition.name): still running \(definition.stopTimeout.description) after \(definition.killSignal.name): sending SIGKILL", .warning)
+        say("still running \(definition.stopTimeout.description) after \(definition.killSignal.name): sending SIGKILL", .warning)
         signal(main, .kill, group: definition.killsLeftovers)
       }
       phase = .stopping(main: main, step: .signal(killed: true), deadline: nil, then: then)
-    case .stopping(_, .finish(let helper), let deadline?, let then):
-      guard deadline <= now else { return }
+    case .stopping(_, .finish(let helper), _, let then):
       if let helper { signal(helper, .kill, group: true) }
-      log("\(definition.name): finish still running after \(definition.finishTimeout.description): killed", .warning)
+      say("finish still running after \(definition.finishTimeout.description): killed", .warning)
       stopPostCommands(then: then, now: now)
-    case .stopping(_, .post(_, let helper), let deadline?, let then):
-      guard deadline <= now else { return }
+    case .stopping(_, .post(_, let helper), _, let then):
       if let helper { signal(helper, .kill, group: true) }
       finishStop(then: then, now: now)
-    case .backoff(let until):
-      if until <= now && !shuttingDown { phase = .waiting }
-    case .startPre(_, _, nil), .starting(_, nil), .startPost(_, _, _, nil), .stopping(_, _, nil, _),
-      .stopping(_, .signal(killed: true), _, _), .inactive, .waiting, .up, .done, .stopped, .failed:
+    case .backoff:
+      if !shuttingDown { phase = .waiting }
+    case .stopping(_, .signal(killed: true), _, _), .inactive, .waiting, .up, .done, .stopped, .failed:
       break
     }
   }

@@ -202,8 +202,8 @@ public struct Supervisor: Sendable {
   /// Which process of which service (or CMD) `pid` is, if it is one.
   public func owner(of pid: Int32) -> ProcessRef? {
     if command.pid == pid { return ProcessRef(.command, .main) }
-    for (i, machine) in machines.enumerated() {
-      if let role = machine.role(of: pid) { return ProcessRef(.service(i), role) }
+    for i in machines.indices {
+      if let role = machines[i].role(of: pid) { return ProcessRef(.service(i), role) }
     }
     return nil
   }
@@ -242,13 +242,13 @@ public struct Supervisor: Sendable {
     case .exited(let pid, let exit):
       if command.pid == pid {
         commandEnded(exit, now: now)
-      } else if let i = machines.firstIndex(where: { $0.processes.contains(pid) }) {
+      } else if let i = machines.indices.first(where: { machines[$0].processes.contains(pid) }) {
         send(.exited(pid: pid, exit), to: i, now: now)
       }
     case .becameReady(let service):
       send(.ready, to: service, now: now)
     case .notified(let pid, let message):
-      if let i = machines.firstIndex(where: { $0.mainPID == pid }) { send(.notified(message), to: i, now: now) }
+      if let i = machines.indices.first(where: { machines[$0].mainPID == pid }) { send(.notified(message), to: i, now: now) }
     case .timerFired:
       timerFired(now)
     case .shutdownSignal(let signal):
@@ -272,6 +272,7 @@ public struct Supervisor: Sendable {
 
   /// Gives service `i`'s machine one event and carries out what it asks, including what it
   /// means for other services (a failure, a stop, a failed start during boot).
+  @inline(never)
   private mutating func send(_ event: ServiceStateMachine.Event, to i: Int, now: Instant) {
     machines[i].startFailureEndsContainer =
       !bootOver && shutdown == nil && !machines[i].failedBoot && settings.bootFailure == .halt
@@ -321,13 +322,13 @@ public struct Supervisor: Sendable {
     }
     let newGraph = try ServiceGraph(definitions + leaving)
     var newMachines: [ServiceStateMachine] = []
-    var changed: [(Int, ServiceDefinition)] = []
+    var changed: [Int] = []
     for (k, service) in newGraph.services.enumerated() {
       if let old = graph.services.firstIndex(where: { $0.name == service.name }) {
         var machine = machines[old]
         if graph.services[old] != service && newNames.contains(service.name) {
           summary.changed.append(service.name)
-          changed.append((k, service))
+          changed.append(k)
         } else {
           machine.replaceDefinition(service)
         }
@@ -344,8 +345,9 @@ public struct Supervisor: Sendable {
     graph = newGraph
     machines = newMachines
     retired = leaving.map { $0.name }
-    for (i, service) in changed {
-      send(.reconfigured(service, startAgain: booted && shutdown == nil), to: i, now: now)
+    for i in changed {
+      machines[i].replaceDefinition(graph.services[i])
+      send(.reconfigured(startAgain: booted && shutdown == nil), to: i, now: now)
     }
     for name in retired {
       send(.stopRequested, to: graph.services.firstIndex { $0.name == name }!, now: now)
@@ -407,7 +409,10 @@ public struct Supervisor: Sendable {
   // MARK: - Timers
 
   private func nextDeadline() -> Instant? {
-    var nearest = machines.compactMap { $0.nextDeadline }.min()
+    var nearest: Instant?
+    for i in machines.indices {
+      if let instant = machines[i].nextDeadline, nearest == nil || instant < nearest! { nearest = instant }
+    }
     for instant in [command.started ? nil : command.waitDeadline, shutdown?.deadline] {
       if let instant, nearest == nil || instant < nearest! { nearest = instant }
     }
@@ -494,8 +499,8 @@ public struct Supervisor: Sendable {
 
   private mutating func killEverything() {
     if let pid = command.pid { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
-    for machine in machines {
-      for pid in machine.processes { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
+    for i in machines.indices {
+      for pid in machines[i].processes { actions.append(.signal(pid: pid, .kill, processGroup: true)) }
     }
   }
 
@@ -516,7 +521,7 @@ public struct Supervisor: Sendable {
       for i in graph.startOrder where machines[i].isWaiting && !machines[i].held {
         if shutdown != nil { break }  // an essential service failed to start
         // Requires= and Wants= pull in dependencies that do not start on their own.
-        for j in graph.pulls[i] where machines[j].phase == .inactive && !machines[j].held {
+        for j in graph.pulls[i] where machines[j].isInactive && !machines[j].held {
           send(.wanted, to: j, now: now)
           progress = true
         }
@@ -549,9 +554,10 @@ public struct Supervisor: Sendable {
   private func bootSettled() -> Bool {
     var blocked = Array(repeating: false, count: machines.count)
     for i in graph.startOrder {
-      let machine = machines[i]
-      blocked[i] = machine.failedBoot || (machine.isWaiting && graph.waitsFor[i].contains { blocked[$0] })
-      if !(machine.isReady || machine.isSettled || machine.held || blocked[i] || machine.isStartedEnough) { return false }
+      blocked[i] = machines[i].failedBoot || (machines[i].isWaiting && graph.waitsFor[i].contains { blocked[$0] })
+      if !(machines[i].isReady || machines[i].isSettled || machines[i].held || blocked[i] || machines[i].isStartedEnough) {
+        return false
+      }
     }
     return true
   }
@@ -581,11 +587,17 @@ public struct Supervisor: Sendable {
         }
       }
     }
-    if machines.allSatisfy({ $0.isDown }) { finishExit() }
+    if isEverythingDown { finishExit() }
+  }
+
+  private var isEverythingDown: Bool {
+    for i in machines.indices where !machines[i].isDown { return false }
+    return true
   }
 
   /// `RestartSec=` doubled for every restart in a row, up to `RestartMaxDelaySec=` (no
   /// backoff without a maximum).
+  @inline(never)
   public static func restartDelay(for service: ServiceDefinition, failuresInARow: Int) -> TimeSpan {
     guard let maximum = service.restartMaxDelay else { return service.restartDelay }
     var delay = service.restartDelay.nanoseconds

@@ -101,10 +101,12 @@ struct ServiceStateMachineCellTests {
     default:
       var changed = definition
       changed.restartDelay = .seconds(2)
-      event = .reconfigured(changed, startAgain: true)
+      machine.replaceDefinition(changed)
+      event = .reconfigured(startAgain: true)
     }
     let actions = machine.handle(event, now: now)
-    var words: [String] = [machine.phase == row ? "=" : name(machine.phase)]
+    let same = String(describing: machine.phase) == String(describing: row)
+    var words: [String] = [same ? "=" : name(machine.phase)]
     for action in actions {
       switch action {
       case .spawn(let role): words.append("spawn \(label(role))")

@@ -169,6 +169,30 @@ struct InitRestartTests {
     #expect(result.stderr.contains("db is essential: stopping the container with exit code 42"))
     #expect(services.lines("order") == ["app-stopped"])
   }
+
+  @Test("an essential service that hits its start limit stops the others with their KillSignal at once, not at the bound (issue 12.7)")
+  func essentialStartLimit() throws {
+    let services = try ServiceRoot([
+      "db.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'exit 3'
+        Restart=always
+        RestartSec=50ms
+        StartLimitBurst=2
+        Essential=yes
+        """,
+      "app.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'trap "echo app-stopped >> $OUT/order; exit 0" TERM; while :; do sleep 0.05; done'
+        """,
+    ])
+    // A bound far longer than the test waits: only a graceful stop can end ibex in time.
+    let ibex = try services.start(environment: ["IBEX_SHUTDOWN_TIMEOUT": "1h"])
+    let result = ibex.finish()
+    #expect(result.status == 3)
+    #expect(result.stderr.contains("db: failed: restarted too often (start limit hit)"))
+    #expect(services.lines("order") == ["app-stopped"])
+  }
 }
 
 @Suite("ibex init: the main command and shutdown", .enabled(if: canUnshare, "needs unshare --pid"))

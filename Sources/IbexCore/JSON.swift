@@ -45,58 +45,59 @@ public enum JSONValue: Equatable, Sendable {
 
   /// Compact JSON text, on one line.
   public var encoded: String {
-    var out = ""
+    var out: [UInt8] = []
     encode(into: &out)
-    return out
+    return String(decoding: out, as: UTF8.self)
   }
 
-  private func encode(into out: inout String) {
+  private func encode(into out: inout [UInt8]) {
     switch self {
-    case .null: out += "null"
-    case .bool(let value): out += value ? "true" : "false"
-    case .number(let value): out += "\(value)"
-    case .string(let value): JSONValue.encodeString(value, into: &out)
+    case .null: out += "null".utf8
+    case .bool(let value): out += (value ? "true" : "false").utf8
+    case .number(let value): out += "\(value)".utf8
+    case .string(let value): JSONValue.appendString(value.utf8, to: &out)
     case .array(let values):
-      out += "["
+      out.append(UInt8(ascii: "["))
       for (i, value) in values.enumerated() {
-        if i > 0 { out += "," }
+        if i > 0 { out.append(UInt8(ascii: ",")) }
         value.encode(into: &out)
       }
-      out += "]"
+      out.append(UInt8(ascii: "]"))
     case .object(let members):
-      out += "{"
+      out.append(UInt8(ascii: "{"))
       for (i, (key, value)) in members.enumerated() {
-        if i > 0 { out += "," }
-        JSONValue.encodeString(key, into: &out)
-        out += ":"
+        if i > 0 { out.append(UInt8(ascii: ",")) }
+        JSONValue.appendString(key.utf8, to: &out)
+        out.append(UInt8(ascii: ":"))
         value.encode(into: &out)
       }
-      out += "}"
+      out.append(UInt8(ascii: "}"))
     }
   }
 
-  private static func encodeString(_ text: String, into out: inout String) {
-    out += "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 || scalar.value == 0x7f {
-          let hex = Array("0123456789abcdef".unicodeScalars)
-          out += "\\u00"
-          out.unicodeScalars.append(hex[Int(scalar.value >> 4)])
-          out.unicodeScalars.append(hex[Int(scalar.value & 0xf)])
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
+  /// Appends `text` (valid UTF-8) as a JSON string: quotes and backslashes escaped, and every
+  /// control character (below 0x20, and DEL) as `\n`, `\r`, `\t` or `\u00XX`. The one JSON
+  /// string writer of the ibex binary (the control protocol, JSON log lines, s6 snapshots).
+  public static func appendString(_ text: String.UTF8View, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    for byte in text {
+      switch byte {
+      case UInt8(ascii: "\""): out += "\\\"".utf8
+      case UInt8(ascii: "\\"): out += "\\\\".utf8
+      case UInt8(ascii: "\n"): out += "\\n".utf8
+      case UInt8(ascii: "\r"): out += "\\r".utf8
+      case UInt8(ascii: "\t"): out += "\\t".utf8
+      case 0..<0x20, 0x7f:
+        out += "\\u00".utf8
+        out.append(hexDigit(byte >> 4))
+        out.append(hexDigit(byte & 0xf))
+      default: out.append(byte)
       }
     }
-    out += "\""
+    out.append(UInt8(ascii: "\""))
   }
+
+  private static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 
   /// Parses JSON text (integers only; nesting at most 32 deep). Returns nil for anything else.
   public init?(parsing text: String) {

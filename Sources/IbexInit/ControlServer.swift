@@ -15,8 +15,6 @@ struct ControlServer {
     var deadline: Instant
   }
 
-  static let listenerToken: UInt64 = EventLoop.firstUserToken + 1
-  static let firstConnectionToken: UInt64 = 1 << 21
   /// A client must send a complete request within this time of connecting or of its last one.
   static let idleTimeout = TimeSpan.seconds(5)
   static let maximumConnections = 32
@@ -25,8 +23,10 @@ struct ControlServer {
   let path: String
   /// Peers with this primary gid get read-only access.
   let readOnlyGroup: UInt32?
+  /// Connections by the loop token each got when accepted.
   private(set) var connections: [UInt64: Connection] = [:]
-  private var nextToken = firstConnectionToken
+  /// The listening socket's loop token, once it is watched.
+  private(set) var listenerToken: UInt64?
 
   /// Listens at `path`: mode 0600, or 0660 owned by `readOnlyGroup`.
   init(path: String, readOnlyGroup: UInt32?) throws(Errno) {
@@ -34,6 +34,16 @@ struct ControlServer {
     self.path = path
     self.readOnlyGroup = readOnlyGroup
   }
+
+  /// Starts watching the listening socket.
+  mutating func listen(loop: inout EventLoop) throws(Errno) {
+    let token = listenerToken ?? loop.makeToken()
+    listenerToken = token
+    try loop.watch(listener, token: token, events: EventLoop.readable)
+  }
+
+  /// Whether `token` is a connection's.
+  func owns(_ token: UInt64) -> Bool { connections[token] != nil }
 
   /// The earliest connection deadline.
   var nextDeadline: Instant? { connections.values.map { $0.deadline }.min() }
@@ -63,11 +73,11 @@ struct ControlServer {
         fd.close()
         continue
       }
-      let token = nextToken
-      nextToken += 1
+      let token = loop.makeToken()
       do {
         try loop.watch(fd, token: token, events: EventLoop.readable)
       } catch {
+        loop.releaseToken(token)
         fd.close()
         continue
       }
@@ -133,6 +143,7 @@ struct ControlServer {
   mutating func close(_ token: UInt64, loop: inout EventLoop) {
     guard let connection = connections.removeValue(forKey: token) else { return }
     loop.unwatch(connection.fd)
+    loop.releaseToken(token)
     connection.fd.close()
   }
 

@@ -40,9 +40,10 @@ public struct InitProgram: ~Copyable {
   private var output: ServiceOutput
   /// Read ends of notification-fd pipes, by service name, and the loop tokens they report with.
   private var readinessPipes: [String: (fd: FileDescriptor, token: UInt64)] = [:]
-  /// One loop token per service name, kept across restarts, so tokens never run into the
-  /// control connections' range however often services restart.
+  /// One loop token per service name, kept across restarts.
   private var readinessTokens: [String: UInt64] = [:]
+  /// The notify socket's loop token.
+  private var notifyToken: UInt64?
   private var control: ControlServer?
   /// The supervisor's own deadline; the loop's timer is the earlier of it and the control
   /// connections' deadlines.
@@ -50,8 +51,6 @@ public struct InitProgram: ~Copyable {
   /// Actions a control request produced, carried out once it has been answered.
   private var pendingActions: [SupervisorAction] = []
 
-  private static let notifyToken: UInt64 = EventLoop.firstUserToken
-  private static let readinessTokenBase: UInt64 = 1 << 20
 
   public static func main(options: InitOptions, argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
     guard let inherited = BecomeInit.takeOver() else { return ExitCode.systemFailure }
@@ -127,7 +126,7 @@ public struct InitProgram: ~Copyable {
         notifySocket = nil
       }
       devNull = try FileSystem.openReadWrite("/dev/null")
-      loop = try makeLoop(watching: notifySocket)
+      loop = try EventLoop(handling: .handled)
     } catch {
       Console.fatal("unable to prepare \(needsNotifySocket ? notifyPath : "the event loop"): \(error.description)")
       return ExitCode.systemFailure
@@ -217,12 +216,6 @@ public struct InitProgram: ~Copyable {
     return identities
   }
 
-  private static func makeLoop(watching notifySocket: FileDescriptor?) throws(Errno) -> EventLoop {
-    var loop = try EventLoop(handling: .handled)
-    if let notifySocket { try loop.watch(notifySocket, token: notifyToken, events: EventLoop.readable) }
-    return loop
-  }
-
   private init(
     supervisor: Supervisor, loop: consuming EventLoop, control: ControlServer?, identities: [String: Identity],
     root: String, searchPath: String, baseEnvironment: [String],
@@ -251,12 +244,20 @@ public struct InitProgram: ~Copyable {
   }
 
   private mutating func run() -> Int32 {
-    if let listener = control?.listener {
+    if let notifySocket {
+      let token = loop.makeToken()
       do {
-        try loop.watch(listener, token: ControlServer.listenerToken, events: EventLoop.readable)
+        try loop.watch(notifySocket, token: token, events: EventLoop.readable)
       } catch {
-        Console.warning("control socket unusable: \(error.description)")
+        Console.fatal("unable to prepare \(notifyPath): \(error.description)")
+        return ExitCode.systemFailure
       }
+      notifyToken = token
+    }
+    do throws(Errno) {
+      try control?.listen(loop: &loop)
+    } catch {
+      Console.warning("control socket unusable: \(error.description)")
     }
     if let code = deliver(.boot) { return code }
     var events: [LoopEvent] = []
@@ -303,20 +304,20 @@ public struct InitProgram: ~Copyable {
         if let code = deliver(.timerFired) { return code }
       }
       rearm()
-    case .ready(ControlServer.listenerToken, _):
+    case .ready(let token, _) where token == control?.listenerToken:
       control?.acceptAll(loop: &loop, now: EventLoop.now())
       rearm()
-    case .ready(let token, _) where ServiceOutput.owns(token):
+    case .ready(let token, _) where output.owns(token):
       output.handle(token: token, loop: &loop)
       reportOutputNotices()
       rearm()
-    case .ready(let token, _) where token >= ControlServer.firstConnectionToken:
+    case .ready(let token, _) where control?.owns(token) == true:
       let lines = control?.readRequests(token: token, loop: &loop, now: EventLoop.now()) ?? []
       for line in lines {
         if let code = answer(line, token: token) { return code }
       }
       rearm()
-    case .ready(InitProgram.notifyToken, _):
+    case .ready(let token, _) where token == notifyToken:
       while let socket = notifySocket, let (pid, message) = NotifySocket.receive(from: socket) {
         if let code = deliver(.notified(pid: pid, message: message)) { return code }
       }
@@ -527,7 +528,7 @@ public struct InitProgram: ~Copyable {
         request.descriptors.append((from: pipe.write, to: fd))
         readinessWriteEnd = pipe.write
         closeReadinessPipe(service.name)
-        let token = readinessTokens[service.name] ?? InitProgram.readinessTokenBase + UInt64(readinessTokens.count)
+        let token = readinessTokens[service.name] ?? loop.makeToken()
         readinessTokens[service.name] = token
         readinessPipes[service.name] = (pipe.read, token)
         try loop.watch(pipe.read, token: token, events: EventLoop.readable)

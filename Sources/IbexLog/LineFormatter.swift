@@ -55,7 +55,7 @@ public struct LineFormatter: Sendable {
         out.append(contentsOf: "\",".utf8)
       }
       out.append(contentsOf: "\"service\":".utf8)
-      Array(service.utf8).withUnsafeBytes { LineFormatter.appendJSONString($0, to: &out) }
+      JSONValue.appendString(service.utf8, to: &out)
       out.append(contentsOf: ",\"stream\":\"\(stream.rawValue)\",\"msg\":".utf8)
       LineFormatter.appendJSONString(message, to: &out)
       if line.isCut { out.append(contentsOf: ",\"partial\":true".utf8) }
@@ -73,27 +73,8 @@ public struct LineFormatter: Sendable {
     return true
   }
 
-  /// A JSON string of `bytes`: quotes, backslashes and control characters escaped, invalid
-  /// UTF-8 replaced by U+FFFD.
+  /// A JSON string of `bytes`, invalid UTF-8 replaced by U+FFFD (escaping: `JSONValue`).
   public static func appendJSONString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-    out.append(0x22)
-    let repaired = String(decoding: bytes, as: UTF8.self)
-    for byte in repaired.utf8 {
-      switch byte {
-      case 0x22: out.append(contentsOf: "\\\"".utf8)
-      case 0x5c: out.append(contentsOf: "\\\\".utf8)
-      case 0x0a: out.append(contentsOf: "\\n".utf8)
-      case 0x0d: out.append(contentsOf: "\\r".utf8)
-      case 0x09: out.append(contentsOf: "\\t".utf8)
-      case 0..<0x20, 0x7f:
-        out.append(contentsOf: "\\u00".utf8)
-        out.append(hexDigit(byte >> 4))
-        out.append(hexDigit(byte & 0xf))
-      default: out.append(byte)
-      }
-    }
-    out.append(0x22)
+    JSONValue.appendString(String(decoding: bytes, as: UTF8.self).utf8, to: &out)
   }
-
-  private static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 }

@@ -17,11 +17,6 @@ import IbexRuntime
 /// read-only) is retried every second, with one message when it fails and one when it
 /// recovers.
 public struct ServiceOutput: ~Copyable {
-  /// Loop tokens: the console sinks, then two per channel.
-  public static let firstToken: UInt64 = 1 << 24
-  public static let lastToken: UInt64 = 1 << 25
-  static let standardOutputToken = firstToken
-  static let standardErrorToken = firstToken + 1
   /// Bytes a sink may hold before its writers are paused, and the level that resumes them.
   static let highWater = 1 << 20
   static let lowWater = 1 << 18
@@ -61,6 +56,8 @@ public struct ServiceOutput: ~Copyable {
   private let standardOutput: Sink
   private let standardError: Sink
   private var channels: [Channel] = []
+  /// Which channel a loop token belongs to.
+  private var channelIndex: [UInt64: Int] = [:]
   private var directories: [String: DirectorySink] = [:]
   private var buffer = [UInt8](repeating: 0, count: 1 << 16)
   /// When failed log directories are tried again.
@@ -70,8 +67,8 @@ public struct ServiceOutput: ~Copyable {
 
   public init(defaults: Defaults) {
     self.defaults = defaults
-    standardOutput = Sink(console: .standardOutput, token: ServiceOutput.standardOutputToken)
-    standardError = Sink(console: .standardError, token: ServiceOutput.standardErrorToken)
+    standardOutput = Sink(console: .standardOutput)
+    standardError = Sink(console: .standardError)
   }
 
   deinit {
@@ -133,25 +130,27 @@ public struct ServiceOutput: ~Copyable {
       let channel = Channel(
         service: service.name, stream: stream, read: pipe.read, write: pipe.write, formatter: formatter,
         console: settings.console || directory == nil ? sink : nil, directory: directory,
-        token: ServiceOutput.firstToken + 2 + UInt64(channels.count))
+        token: loop.makeToken())
+      channelIndex[channel.token] = channels.count
       channels.append(channel)
       try loop.watch(channel.read, token: channel.token, events: EventLoop.readable)
     }
     return (channels[channels.count - 2].write, channels[channels.count - 1].write)
   }
 
-  /// Whether `token` is one of ours.
-  public static func owns(_ token: UInt64) -> Bool { token >= firstToken && token < lastToken }
+  /// Whether `token` is one of ours (the loop gave it to a console or a channel).
+  public func owns(_ token: UInt64) -> Bool {
+    token == standardOutput.token || token == standardError.token || channelIndex[token] != nil
+  }
 
   /// Handles a loop event for one of our tokens: a pipe with data, or a console that can
   /// take more.
   public mutating func handle(token: UInt64, loop: inout EventLoop) {
-    switch token {
-    case ServiceOutput.standardOutputToken: write(standardOutput, loop: &loop)
-    case ServiceOutput.standardErrorToken: write(standardError, loop: &loop)
-    default:
-      let index = Int(token - ServiceOutput.firstToken - 2)
-      guard index < channels.count else { return }
+    if token == standardOutput.token {
+      write(standardOutput, loop: &loop)
+    } else if token == standardError.token {
+      write(standardError, loop: &loop)
+    } else if let index = channelIndex[token] {
       read(channels[index], loop: &loop)
     }
   }
@@ -245,7 +244,13 @@ public struct ServiceOutput: ~Copyable {
     let waiting = sink.pendingCount > 0
     if waiting != sink.watching {
       // Wait for the console to take more only while something is waiting for it.
-      if waiting { try? loop.watch(sink.fd, token: sink.token, events: EventLoop.writable) } else { loop.unwatch(sink.fd) }
+      if waiting {
+        let token = sink.token ?? loop.makeToken()
+        sink.token = token
+        try? loop.watch(sink.fd, token: token, events: EventLoop.writable)
+      } else {
+        loop.unwatch(sink.fd)
+      }
       sink.watching = waiting
     }
     if sink.pendingCount <= ServiceOutput.lowWater { resumeWriters(loop: &loop) }
@@ -315,15 +320,15 @@ final class Channel {
 /// The container's stdout or stderr, with the bytes it has not taken yet.
 final class Sink {
   let fd: FileDescriptor
-  let token: UInt64
+  /// The loop's token for it, made the first time a write has to wait.
+  var token: UInt64?
   /// Whether `fd` is ibex's own open file description (closed at the end).
   private let isPrivate: Bool
   var pending: [UInt8] = []
   private var written = 0
   var watching = false
 
-  init(console: FileDescriptor, token: UInt64) {
-    self.token = token
+  init(console: FileDescriptor) {
     // A pipe or terminal is reopened: a private, non-blocking open file description, so ibex
     // never blocks on it while the fd the main command inherits stays as it was. Files and
     // /dev/null never block, so they are shared as they are (a second description would

@@ -38,8 +38,13 @@ public struct EventLoop: ~Copyable {
   public static let readable: UInt32 = ibex_EPOLLIN
   public static let writable: UInt32 = ibex_EPOLLOUT
 
-  /// Tokens below this value are the loop's own.
-  public static let firstUserToken: UInt64 = 16
+  /// Tokens are the loop's to give (`makeToken`): a slot, reused once released, and the slot's
+  /// generation, bumped on every reuse (as NIO's registration ids). No two holders ever get the
+  /// same token, whatever their number or how long ibex runs, and an event for a released
+  /// token that was already queued is dropped instead of reaching the slot's next holder.
+  private var generations: [UInt32] = []
+  private var live: [Bool] = []
+  private var freeSlots: [Int] = []
 
   /// Creates the loop. `handled` must already be blocked (see `InheritedSignalState`).
   public init(handling handled: SignalSet) throws(Errno) {
@@ -77,10 +82,45 @@ public struct EventLoop: ~Copyable {
     _ = try Errno.check(ibex_epoll_ctl(epoll.rawValue, ibex_EPOLL_CTL_ADD, fd.rawValue, events, token))
   }
 
-  /// Watches `fd` for `events` (`ibex_EPOLLIN`, ...); readiness is reported with `token`,
-  /// which must be at least `firstUserToken`.
+  /// A new token for one watcher (a pipe, a connection, a console): watch and unwatch its fd
+  /// with it as often as needed, then give it back with `releaseToken`.
+  public mutating func makeToken() -> UInt64 {
+    let slot: Int
+    if let free = freeSlots.popLast() {
+      slot = free
+    } else {
+      slot = generations.count
+      generations.append(0)
+      live.append(false)
+    }
+    generations[slot] &+= 1
+    live[slot] = true
+    return EventLoop.token(slot: slot, generation: generations[slot])
+  }
+
+  /// Gives a token back (its fd is no longer watched): its slot may be reused, with another
+  /// generation, and events still queued for it are dropped.
+  public mutating func releaseToken(_ token: UInt64) {
+    guard let slot = liveSlot(of: token) else { return }
+    live[slot] = false
+    freeSlots.append(slot)
+  }
+
+  /// The loop's own tokens (signals, timer) have slot field 0; a holder's slot `s` is `s + 1`.
+  private static func token(slot: Int, generation: UInt32) -> UInt64 { UInt64(slot + 1) << 32 | UInt64(generation) }
+
+  /// The slot of `token` if it is a live token of this loop.
+  private func liveSlot(of token: UInt64) -> Int? {
+    let field = Int(token >> 32)
+    guard field >= 1 && field <= generations.count else { return nil }
+    let slot = field - 1
+    return live[slot] && generations[slot] == UInt32(truncatingIfNeeded: token) ? slot : nil
+  }
+
+  /// Watches `fd` for `events` (`EventLoop.readable`, ...); readiness is reported with
+  /// `token`, which must come from `makeToken` and not be released.
   public mutating func watch(_ fd: FileDescriptor, token: UInt64, events: UInt32) throws(Errno) {
-    precondition(token >= EventLoop.firstUserToken, "ibex bug: token \(token) is reserved")
+    precondition(liveSlot(of: token) != nil, "ibex bug: token \(token) was not made by this loop, or was released")
     try EventLoop.add(fd, to: epoll, token: token, events: events)
     watchedCount += 1
   }
@@ -120,7 +160,9 @@ public struct EventLoop: ~Copyable {
         switch ready.data.u64 {
         case EventLoop.signalToken: readSignals(into: &events)
         case EventLoop.timerToken: readTimer(into: &events)
-        default: events.append(.ready(token: ready.data.u64, events: ready.events))
+        default:
+          // Only live tokens: never one released since (its fd unwatched and closed).
+          if liveSlot(of: ready.data.u64) != nil { events.append(.ready(token: ready.data.u64, events: ready.events)) }
         }
       }
     }

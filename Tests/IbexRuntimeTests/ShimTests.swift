@@ -88,7 +88,7 @@ struct EventLoopTests {
       pipe.read.close()
       pipe.write.close()
     }
-    if watchingDescriptor { try loop.watch(pipe.read, token: 42, events: EventLoop.readable) }
+    if watchingDescriptor { try loop.watch(pipe.read, token: loop.makeToken(), events: EventLoop.readable) }
     raise(SIGUSR1)  // directed at this thread, where it is blocked
     var events: [LoopEvent] = []
     loop.wait(into: &events)
@@ -108,7 +108,7 @@ struct EventLoopTests {
       pipe.read.close()
       pipe.write.close()
     }
-    try loop.watch(pipe.read, token: 42, events: EventLoop.readable)
+    try loop.watch(pipe.read, token: loop.makeToken(), events: EventLoop.readable)
     let start = EventLoop.now()
     loop.arm(at: start + .milliseconds(20))
     var events: [LoopEvent] = []
@@ -128,7 +128,8 @@ struct EventLoopTests {
       pipe.read.close()
       pipe.write.close()
     }
-    try loop.watch(pipe.read, token: 42, events: EventLoop.readable)
+    let watched = loop.makeToken()
+    try loop.watch(pipe.read, token: watched, events: EventLoop.readable)
     try pipe.write.writeAll("x")
     var events: [LoopEvent] = []
     loop.wait(into: &events)
@@ -136,6 +137,6 @@ struct EventLoopTests {
       Issue.record("expected readiness")
       return
     }
-    #expect(token == 42)
+    #expect(token == watched)
   }
 }

@@ -1,3 +1,4 @@
+import IbexCore
 import IbexRuntime
 
 /// Timestamp formats for log lines. Pure: the time is an argument.
@@ -62,7 +63,7 @@ public enum Timestamp {
   private static func appendDateTime(_ time: WallTime, separator: UInt8, to out: inout [UInt8]) {
     let days = time.seconds >= 0 ? time.seconds / 86400 : (time.seconds - 86399) / 86400
     let secondOfDay = Int(time.seconds - days * 86400)
-    let (year, month, day) = civilDate(daysSinceEpoch: days)
+    let (year, month, day) = CivilTime.date(days: days)
     appendDecimal(Int(year), digits: 4, to: &out)
     out.append(0x2d)
     appendDecimal(month, digits: 2, to: &out)
@@ -74,19 +75,6 @@ public enum Timestamp {
     appendDecimal(secondOfDay / 60 % 60, digits: 2, to: &out)
     out.append(0x3a)
     appendDecimal(secondOfDay % 60, digits: 2, to: &out)
-  }
-
-  /// The proleptic Gregorian date of a day count (Howard Hinnant's `civil_from_days`).
-  static func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int, day: Int) {
-    let z = daysSinceEpoch + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let dayOfEra = z - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let shiftedMonth = (5 * dayOfYear + 2) / 153
-    let day = Int(dayOfYear - (153 * shiftedMonth + 2) / 5 + 1)
-    let month = Int(shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9)
-    return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
   }
 
   private static func appendDecimal(_ value: Int, digits: Int, to out: inout [UInt8]) {

@@ -69,6 +69,20 @@ let fuzzTargets: [FuzzTarget] = [
   // Scheduled jobs: crontab files, calendar events, cron expressions, TZif bytes, POSIX TZ.
   FuzzTarget(name: "crontab") { text in _ = try? Crontab.parse(text, file: "crontab", isUser: { $0 == "root" }) },
   FuzzTarget(name: "calendar") { text in fuzzSchedules(text, bytes: Array(text.utf8)) },
+  // The environment stage: the input as a defaults file, passwd, group, variables and files.
+  FuzzTarget(name: "environment-stage") { text in
+    let lines = text.split(separator: "\n").map(String.init)
+    _ = EnvironmentStage.plan(
+      EnvironmentStage.Input(
+        environment: lines + ["CONTAINER_USER_ROOT=5", "CONTAINER_GROUP_ADD_ROOT=root", "PUID=7", "TZ=" + text],
+        defaults: [("/d.env", text)], passwd: text, group: text, read: { _ in .contents(Array(text.utf8)) }))
+  },
+  // Variable forms: zone names (TZ, TIMEZONE), booleans, uids and gids.
+  FuzzTarget(name: "environment-values") { text in
+    _ = EnvironmentStage.isZoneName(text)
+    _ = Boolean.parse(text)
+    if let id = EnvironmentStage.numericID(text) { precondition(EnvironmentStage.numericID(String(id)) == id, "id round trip") }
+  },
 ]
 
 /// The targets this process runs: the one named by IBEX_FUZZ_TARGET, or all.

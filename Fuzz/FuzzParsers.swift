@@ -44,6 +44,13 @@ let fuzzTargets: [FuzzTarget] = [
     _ = S6Settings.parse(environment: text.split(separator: "\n").map(String.init))
   },
   FuzzTarget(name: "s6-log-script") { text in _ = try? S6LogScript(parsing: text) },
+  // s6-log's +re/-re selections: the pattern is the first line, the rest is matched against it.
+  FuzzTarget(name: "regex") { text in
+    let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+    if let expression = try? RegularExpression(String(lines[0])) {
+      _ = expression.matches(lines.count > 1 ? Array(lines[1].utf8) : [])
+    }
+  },
   // Environment files (EnvironmentFile=, s6 container_environment) and $VAR expansion.
   FuzzTarget(name: "environment") { text in
     _ = Environment.parseFile(text)

@@ -1,6 +1,6 @@
 // The shim's part for logging (IbexLog and the s6-log program): append-only log files, the
-// wall clock for timestamps, poll(2) over stdin and a signalfd, and POSIX regular
-// expressions (Embedded Swift has no regex of its own). Every call returns -errno on failure.
+// wall clock for timestamps and poll(2) over stdin and a signalfd. Every call returns -errno
+// on failure.
 #define _GNU_SOURCE
 #include "CIbex.h"
 #include "internal.h"
@@ -8,9 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <regex.h>
 #include <stdio.h> // rename
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,32 +84,4 @@ int ibex_log_poll(int fd0, int fd1, int timeout_ms, short *revents0, short *reve
   *revents1 = fds[1].revents;
   if (r < 0) return errno == EINTR ? 0 : -errno;
   return r;
-}
-
-void *ibex_regex_compile(const char *pattern, char *error, size_t error_size) {
-  regex_t *regex = malloc(sizeof *regex);
-  if (!regex) {
-    if (error_size) {
-      strncpy(error, "out of memory", error_size - 1);
-      error[error_size - 1] = 0;
-    }
-    return NULL;
-  }
-  int r = regcomp(regex, pattern, REG_EXTENDED | REG_NOSUB);
-  if (r != 0) {
-    regerror(r, regex, error, error_size);
-    free(regex);
-    return NULL;
-  }
-  return regex;
-}
-
-int ibex_regex_matches(const void *regex, const char *text) {
-  return regexec((const regex_t *)regex, text, 0, NULL, 0) == 0;
-}
-
-void ibex_regex_free(void *regex) {
-  if (!regex) return;
-  regfree((regex_t *)regex);
-  free(regex);
 }

@@ -46,7 +46,7 @@ public enum ScheduleLoader {
     if FileSystem.info(directory)?.isDirectory == true {
       let files: [String]
       do {
-        files = try FileSystem.list(directory).sorted()
+        files = try FileSystem.list(directory)
       } catch {
         throw ConfigError("unable to read \(directory): \(error.description)")
       }
@@ -56,7 +56,7 @@ public enum ScheduleLoader {
         guard ServiceFileParser.isValidName("cron-" + file) else {
           throw ConfigError("\(path): file names in \(crontabDirectory) are letters, digits, - _ . @ :")
         }
-        if disabled.contains(asciiLowercased(file)) { continue }
+        if disabled.contains(file.lowercasedASCII) { continue }
         guard let text = try readIfPresent(path) else { continue }
         for entry in try Crontab.parse(text, file: path, isUser: isUser) { jobs.append(("cron-\(file)-\(entry.location.line)", entry)) }
       }
@@ -95,11 +95,7 @@ public enum ScheduleLoader {
   }
 
   static func isFalse(_ value: String) -> Bool {
-    ["false", "no", "off", "0"].contains(asciiLowercased(value))
-  }
-
-  static func asciiLowercased(_ text: String) -> String {
-    String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self)
+    ["false", "no", "off", "0"].contains(value.lowercasedASCII)
   }
 
   /// Names (lowercase) whose `CRON_<NAME>` is FALSE.
@@ -116,7 +112,7 @@ public enum ScheduleLoader {
       guard let equals = assignment.firstIndex(of: "=") else { continue }
       let variable = String(assignment[..<equals])
       if variable == "CRON_TZ" || variable.hasPrefix("CRON_PERIOD") { continue }
-      pairs.append((asciiLowercased(String(variable.dropFirst(5))), String(assignment[assignment.index(after: equals)...])))
+      pairs.append((String(variable.dropFirst(5)).lowercasedASCII, String(assignment[assignment.index(after: equals)...])))
     }
     return pairs
   }
@@ -126,7 +122,7 @@ public enum ScheduleLoader {
     var jobs: [(name: String, entry: CrontabEntry)] = []
     let zone = Environment.value(of: "CRON_TZ", in: environment)
     for (name, value) in cronVariables(environment) where !disabled.contains(name) {
-      let variable = "CRON_" + String(decoding: name.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
+      let variable = "CRON_" + name.uppercasedASCII
       guard ServiceFileParser.isValidName("cron-" + name) else {
         throw ConfigError("\(variable): the job name '\(name)' may only have letters, digits, - _ . @ :")
       }
@@ -175,7 +171,7 @@ public enum ScheduleLoader {
     guard FileSystem.info(directory)?.isDirectory == true else { return [] }
     let files: [String]
     do {
-      files = try FileSystem.list(directory).sorted()
+      files = try FileSystem.list(directory)
     } catch {
       throw ConfigError("unable to read \(directory): \(error.description)")
     }

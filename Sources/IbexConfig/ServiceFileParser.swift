@@ -377,9 +377,7 @@ public struct ServiceFileParser {
 
   /// ASCII letters lowered, other bytes kept (directive names are ASCII; `lowercased()` would
   /// pull Unicode's case tables into the binary).
-  private static func asciiLowercase(_ text: String) -> [UInt8] {
-    text.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }
-  }
+  private static func asciiLowercase(_ text: String) -> [UInt8] { Array(text.lowercasedASCII.utf8) }
 
   /// The known word nearest to `word` (edit distance at most 2), for "did you mean".
   static func closest(to word: String, in candidates: [String]) -> String? {

@@ -529,7 +529,7 @@ private struct CalendarParser {
       }
       chain[index] = c
     }
-    chain.sort { $0 < $1 }
+    chain = chain.stablySorted(by: <)
     var unique: [CalendarEvent.Component] = []
     for component in chain where unique.last != component { unique.append(component) }
     return unique

@@ -69,7 +69,7 @@ public struct CronExpression: Equatable, Sendable {
     }
     var fields: [String] = []
     if first.first == 0x40 {  // @
-      let name = String(decoding: first.dropFirst().map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self)
+      let name = String(decoding: first.dropFirst(), as: UTF8.self).lowercasedASCII
       switch name {
       case "yearly", "annually": fields = ["0", "0", "1", "1", "*"]
       case "monthly": fields = ["0", "0", "1", "*", "*"]
@@ -143,7 +143,7 @@ public struct CronExpression: Equatable, Sendable {
         guard number <= 1000 else { throw failure("\(text) is out of range \(range.0)-\(range.1)") }
       }
       if !isNumber {
-        let lower = String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self)
+        let lower = String(text).lowercasedASCII
         guard let index = names.firstIndex(of: lower) else {
           let hint = names.isEmpty ? "a number" : "a number or a name (\(names[0]), \(names[1]), ...)"
           throw failure("'\(text)' is not \(hint)")

@@ -16,7 +16,7 @@ public enum Severity: Int, Comparable, CaseIterable, Sendable, CustomStringConve
 
   /// A severity's name, in any ASCII case.
   public init?(name: String) {
-    let lowered = String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self)
+    let lowered = name.lowercasedASCII
     guard let match = Severity.allCases.first(where: { $0.description == lowered }) else { return nil }
     self = match
   }

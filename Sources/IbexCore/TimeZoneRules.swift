@@ -89,7 +89,7 @@ public struct TimeZoneRules: Equatable, Sendable {
     var year = CivilDateTime(seconds: instant).year
     let limit: Int64 = 2300
     while year <= limit {
-      for candidate in rule.transitions(year: year).sorted() where candidate > instant {
+      for candidate in rule.transitions(year: year).stablySorted(by: <) where candidate > instant {
         if localTimeType(atUTC: candidate).utcOffset != localTimeType(atUTC: candidate - 1).utcOffset {
           return candidate
         }
@@ -139,7 +139,7 @@ public struct TimeZoneRules: Equatable, Sendable {
         found.append(candidate)
       }
     }
-    found.sort()
+    found = found.stablySorted(by: <)
     if found.count == 1 { return .unique(found[0]) }
     if found.count >= 2 { return .repeated(first: found[0], second: found[found.count - 1]) }
     // A gap: the reading taken with the offset before it lands after it.
@@ -352,7 +352,7 @@ struct PosixTimeZone: Equatable, Sendable {
       events.append((pair[0], true))
       events.append((pair[1], false))
     }
-    events.sort { $0.0 < $1.0 || ($0.0 == $1.0 && !$0.1 && $1.1) }
+    events = events.stablySorted { $0.0 < $1.0 || ($0.0 == $1.0 && !$0.1 && $1.1) }
     var inDaylight: Bool? = nil
     for (instant, starts) in events where instant <= seconds { inDaylight = starts }
     if inDaylight == nil {

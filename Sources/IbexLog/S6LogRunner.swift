@@ -19,12 +19,9 @@ public final class S6LogRunner {
   }
 
   private let elements: [CompiledElement]
-  private let usesExpressions: Bool
   public let directories: [RotatingLogDirectory]
   private var standardOutput: [UInt8] = []
   private var standardOutputClosed = false
-  /// The line as a C string for `regexec`.
-  private var cLine: [CChar] = []
   private var stampTime: WallTime?
   private var tai64nStamp: [UInt8] = []
   private var humanStamp: [UInt8] = []
@@ -34,7 +31,6 @@ public final class S6LogRunner {
   public init(script: S6LogScript) throws(S6LogScriptError) {
     var directories: [RotatingLogDirectory] = []
     var elements: [CompiledElement] = []
-    var usesExpressions = false
     for element in script.elements {
       var selections: [CompiledSelection] = []
       for selection in element.selections {
@@ -42,7 +38,6 @@ public final class S6LogRunner {
         case .select(let pattern), .deselect(let pattern):
           do {
             selections.append(CompiledSelection(selection: selection, expression: try RegularExpression(pattern)))
-            usesExpressions = true
           } catch {
             let sign = if case .select = selection { "+" } else { "-" }
             throw S6LogScriptError("invalid regular expression in directive \(sign)\(pattern): \(error.message)")
@@ -68,7 +63,6 @@ public final class S6LogRunner {
     }
     self.elements = elements
     self.directories = directories
-    self.usesExpressions = usesExpressions
   }
 
   /// Bytes buffered for directories and stdout.
@@ -78,19 +72,14 @@ public final class S6LogRunner {
 
   /// Runs the script on one line; `time` is the arrival time, for stamps.
   public func process(_ line: FramedLine, at time: WallTime) {
-    if usesExpressions {
-      cLine.removeAll(keepingCapacity: true)
-      for byte in line.bytes { cLine.append(CChar(bitPattern: byte)) }
-      cLine.append(0)
-    }
     var selected = true
     var acted = false
     for element in elements {
       for compiled in element.selections {
         switch compiled.selection {
         case .unhandled: selected = !acted
-        case .select: if !selected && matches(compiled.expression!) { selected = true }
-        case .deselect: if selected && matches(compiled.expression!) { selected = false }
+        case .select: if !selected && compiled.expression!.matches(line.bytes) { selected = true }
+        case .deselect: if selected && compiled.expression!.matches(line.bytes) { selected = false }
         }
       }
       guard selected else { continue }
@@ -99,10 +88,6 @@ public final class S6LogRunner {
         perform(action, directory: directory, line: line.bytes, at: time)
       }
     }
-  }
-
-  private func matches(_ expression: RegularExpression) -> Bool {
-    cLine.withUnsafeBufferPointer { expression.matches($0.baseAddress!) }
   }
 
   private func perform(_ action: S6LogScript.Action, directory: Int, line: UnsafeRawBufferPointer, at time: WallTime) {

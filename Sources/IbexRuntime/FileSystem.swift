@@ -1,4 +1,5 @@
 import CIbex
+import IbexCore
 
 /// What `stat(2)` says about a path.
 public struct FileInfo: Equatable, Sendable {
@@ -68,7 +69,7 @@ public enum FileSystem {
       if r < 0 { throw Errno(rawValue: -r) }
       names.append(String(cString: name!))
     }
-    return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    return names.stablySorted(by: String.bytewiseLess)
   }
 
   /// Creates a directory and its missing parents.

@@ -77,36 +77,6 @@ extension FileDescriptor {
   }
 }
 
-/// A POSIX extended regular expression (`regcomp` with `REG_EXTENDED|REG_NOSUB`), for s6-log's
-/// `+re`/`-re` selections: Embedded Swift has no regex engine.
-public final class RegularExpression {
-  private let compiled: UnsafeMutableRawPointer
-
-  /// Compiles `pattern`; throws the C library's message (`regerror`) if it is invalid.
-  public init(_ pattern: String) throws(RegularExpressionError) {
-    var message = [CChar](repeating: 0, count: 256)
-    let compiled = pattern.withCString { text in
-      message.withUnsafeMutableBufferPointer { ibex_regex_compile(text, $0.baseAddress, $0.count) }
-    }
-    guard let compiled else {
-      let end = message.firstIndex(of: 0) ?? message.count
-      throw RegularExpressionError(message: String(decoding: message[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }
-    self.compiled = compiled
-  }
-
-  deinit { ibex_regex_free(compiled) }
-
-  /// Whether the expression matches somewhere in the NUL-terminated `text`.
-  public func matches(_ text: UnsafePointer<CChar>) -> Bool {
-    ibex_regex_matches(compiled, text) == 1
-  }
-}
-
-public struct RegularExpressionError: Error, Equatable, Sendable {
-  public var message: String
-}
-
 /// Signal handling for programs that wait in `poll(2)` rather than in the event loop.
 public enum SignalPolling {
   /// Blocks `signals` (adding them to the mask), so they queue for a signalfd.

@@ -129,8 +129,8 @@ public enum PostureProbe {
         }
       }
     }
-    result.setuidFiles.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-    result.worldWritableDirectories.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    result.setuidFiles = result.setuidFiles.stablySorted(by: String.bytewiseLess)
+    result.worldWritableDirectories = result.worldWritableDirectories.stablySorted(by: String.bytewiseLess)
     return result
   }
 

@@ -280,7 +280,7 @@ int ibex_exec(const char *file, char *const *argv, char *const *envp, const char
 /// (the failed child has already been reaped).
 pid_t ibex_spawn(const ibex_spawn_req *req, ibex_spawn_err *err);
 
-// MARK: - Logging (IbexLog, s6-log): log files, wall clock, POSIX regex, poll. Defined in log.c.
+// MARK: - Logging (IbexLog, s6-log): log files, wall clock, poll. Defined in log.c.
 
 #include <string.h> // memchr and memcpy, for the line framer's scans
 
@@ -314,12 +314,6 @@ int ibex_log_ignore_signal(int sig);
 int ibex_log_poll(int fd0, int fd1, int timeout_ms, short *revents0, short *revents1);
 extern const short ibex_POLLIN, ibex_POLLHUP, ibex_POLLERR;
 
-/// A compiled POSIX extended regular expression (REG_EXTENDED|REG_NOSUB), or NULL with the
-/// error message in `error` (at most `error_size` bytes, NUL-terminated).
-void *ibex_regex_compile(const char *pattern, char *error, size_t error_size);
-/// 1 if the NUL-terminated `text` matches, 0 if not.
-int ibex_regex_matches(const void *regex, const char *text);
-void ibex_regex_free(void *regex);
 // End of the logging block.
 // MARK: - s6-overlay helper commands (Sources/CIbex/s6.c) -- BEGIN s6cmd block
 // Thin wrappers for the multi-call s6 commands (Sources/IbexInit/S6/); each returns -errno.

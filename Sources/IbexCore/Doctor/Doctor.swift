@@ -93,13 +93,13 @@ extension Observation {
 
   /// Variable names that look like secrets and are not the `_FILE` indirection.
   public var secretLookingNames: [String] {
-    environmentNames.filter(Observation.looksSecret).sorted()
+    environmentNames.filter(Observation.looksSecret).stablySorted(by: String.bytewiseLess)
   }
 
   /// `*PASSWORD*`, `*PASSWD*`, `*TOKEN*`, `*SECRET*`, `*CREDENTIAL*`, `*_KEY`, `*API_KEY*`,
   /// `*PRIVATE_KEY*`; not `*_FILE` (the path of a secret file) nor ibex's and s6's own settings.
   public static func looksSecret(_ name: String) -> Bool {
-    let upper = String(decoding: name.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
+    let upper = name.uppercasedASCII
     if upper.hasSuffix("_FILE") || upper.hasPrefix("IBEX_") || upper.hasPrefix("S6_") { return false }
     for word in ["PASSWORD", "PASSWD", "TOKEN", "SECRET", "CREDENTIAL", "API_KEY", "PRIVATE_KEY", "ACCESS_KEY"]
     where upper.hasInfix(word) {

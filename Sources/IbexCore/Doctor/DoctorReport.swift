@@ -12,10 +12,10 @@ public struct DoctorReport: Sendable {
     self.observation = observation
     self.policy = policy
     self.version = version
-    findings = Doctor.findings(observation).sorted { a, b in
+    findings = Doctor.findings(observation).stablySorted { a, b in
       if a.severity != b.severity { return a.severity > b.severity }
-      if a.rule.id != b.rule.id { return Array(a.rule.id.utf8).lexicographicallyPrecedes(Array(b.rule.id.utf8)) }
-      return Array(a.object.utf8).lexicographicallyPrecedes(Array(b.object.utf8))
+      if a.rule.id != b.rule.id { return String.bytewiseLess(a.rule.id, b.rule.id) }
+      return String.bytewiseLess(a.object, b.object)
     }
     violations = policy?.violations(observation) ?? []
   }

@@ -82,7 +82,7 @@ extension Policy {
             throw ConfigError("\(name): unknown capability '\(capability)'", at: location)
           }
           check.allow = check.allow.map { capability in
-            let upper = String(decoding: capability.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
+            let upper = capability.uppercasedASCII
             return upper.hasPrefix("CAP_") ? String(upper.dropFirst(4)) : upper
           }
         }

@@ -12,24 +12,6 @@ public struct RuntimeRule: Equatable, Sendable {
   public var helpURI: String { "https://github.com/ibex-project/ibex/blob/main/docs/doctor.md#" + id.lowercasedASCII }
 }
 
-extension String {
-  /// Whether `part` occurs in the string, bytewise (`contains(_: String)` is not in Embedded
-  /// Swift's standard library).
-  func hasInfix(_ part: String) -> Bool {
-    let bytes = Array(utf8)
-    let needle = Array(part.utf8)
-    if needle.isEmpty { return true }
-    if needle.count > bytes.count { return false }
-    for start in 0...(bytes.count - needle.count) where bytes[start..<(start + needle.count)].elementsEqual(needle) {
-      return true
-    }
-    return false
-  }
-
-  /// ASCII letters lowered (`lowercased()` would pull Unicode's case tables into the binary).
-  var lowercasedASCII: String { String(decoding: utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self) }
-}
-
 /// The catalogue of runtime rules, in id order.
 public enum RuntimeRules {
   public static let root = RuntimeRule(

@@ -191,6 +191,17 @@ int ibex_symlink(const char *target, const char *path) { RETURN_OR_ERRNO(symlink
 int ibex_rmdir(const char *path) { RETURN_OR_ERRNO(rmdir(path)); }
 int ibex_chown(const char *path, uint32_t uid, uint32_t gid) { RETURN_OR_ERRNO(chown(path, (uid_t)uid, (gid_t)gid)); }
 
+int ibex_lchown(const char *path, uint32_t uid, uint32_t gid) { RETURN_OR_ERRNO(lchown(path, (uid_t)uid, (gid_t)gid)); }
+
+int ibex_fchown(int fd, uint32_t uid, uint32_t gid) { RETURN_OR_ERRNO(fchown(fd, (uid_t)uid, (gid_t)gid)); }
+
+int ibex_create_new(const char *path, mode_t mode) {
+  int fd;
+  do fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  while (fd < 0 && errno == EINTR);
+  return fd < 0 ? -errno : fd;
+}
+
 int ibex_create(const char *path, mode_t mode) {
   int fd;
   do fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -326,6 +337,7 @@ int ibex_connect(const char *path, int timeout_ms) {
 }
 
 uint32_t ibex_geteuid(void) { return geteuid(); }
+uint32_t ibex_getegid(void) { return getegid(); }
 
 // MARK: - Signals
 

@@ -94,9 +94,7 @@ public enum ScheduleLoader {
     return !isFalse(value)
   }
 
-  static func isFalse(_ value: String) -> Bool {
-    ["false", "no", "off", "0"].contains(value.lowercasedASCII)
-  }
+  static func isFalse(_ value: String) -> Bool { Boolean.parse(value) == false }
 
   /// Names (lowercase) whose `CRON_<NAME>` is FALSE.
   static func disabledNames(_ environment: [String]) -> Set<String> {

@@ -24,8 +24,9 @@ public struct ServiceFileParser {
       "RestartSec", "RestartMaxDelaySec", "StartLimitBurst", "StartLimitIntervalSec", "TimeoutStartSec",
       "TimeoutStopSec", "TimeoutSec", "RuntimeMaxSec", "KillSignal", "User", "Group", "SupplementaryGroups", "Environment",
       "EnvironmentFile", "WorkingDirectory", "UMask", "CapabilityBoundingSet", "AmbientCapabilities",
-      "NoNewPrivileges", "Essential", "EssentialExitCode", "NotificationFD",
-    ] + ServiceFileParser.limitNames.map { $0.0 },
+      "NoNewPrivileges", "Essential", "EssentialExitCode", "NotificationFD", "LoadCredential", "SetCredential",
+    ] + ServiceFileParser.limitNames.map { $0.0 }
+      + ManagedDirectory.Kind.allCases.flatMap { [$0.name + "Directory", $0.name + "DirectoryMode"] },
     "Health": ["Exec", "IntervalSec", "TimeoutSec", "Retries", "StartPeriodSec"],
     "Log": ["Console", "Format", "Prefix", "Timestamps", "Directory", "MaxFileSize", "MaxFiles", "MaxTotalSize"],
     "Install": ["WantedBy", "RequiredBy", "Alias"],
@@ -64,7 +65,9 @@ public struct ServiceFileParser {
       let value = try expandSpecifiers(entry.value)
       try apply(section: entry.section, key: entry.key, value: value, location: entry.location)
     } catch {
-      throw ConfigError("\(entry.key)=\(entry.value): \(error.text)", at: entry.location)
+      // A SetCredential= value is a secret: only its name is shown.
+      let shown = entry.key == "SetCredential" ? String(entry.value.prefix { $0 != ":" }) + ":…" : entry.value
+      throw ConfigError("\(entry.key)=\(shown): \(error.text)", at: entry.location)
     }
   }
 
@@ -140,6 +143,34 @@ public struct ServiceFileParser {
       definition.essentialExitCode = Int32(try integer(value, in: 0...255))
       essentialExitCodeSet = true
     case ("Service", "NotificationFD"): definition.notificationFD = Int32(try integer(value, in: 3...1023))
+    case ("Service", _) where key.hasSuffix("DirectoryMode"):
+      let kind = ManagedDirectory.Kind.allCases.first { $0.name + "DirectoryMode" == key }!
+      guard let mode = UInt32(value, radix: 8), mode <= 0o7777 else { throw .init("use an octal mode such as 0750") }
+      definition.directoryModes[kind.rawValue] = mode
+    case ("Service", _) where key.hasSuffix("Directory") && key != "WorkingDirectory":
+      let kind = ManagedDirectory.Kind.allCases.first { $0.name + "Directory" == key }!
+      if value.isEmpty {
+        definition.directories.removeAll { $0.kind == kind }
+      }
+      for word in try UnitFile.words(value) {
+        guard ManagedDirectory.isRelativePath(word) else {
+          throw .init("'\(word)' must be a relative path below \(kind.base) (no '..')")
+        }
+        definition.directories.append(ManagedDirectory(kind: kind, path: word))
+      }
+    case ("Service", "LoadCredential"), ("Service", "SetCredential"):
+      if value.isEmpty {
+        definition.credentials = []
+        return
+      }
+      guard let colon = value.firstIndex(of: ":") else { throw .init("use ID:\(key == "SetCredential" ? "VALUE" : "PATH")") }
+      let id = String(value[..<colon]), rest = String(value[value.index(after: colon)...])
+      guard ManagedDirectory.isCredentialID(id) else { throw .init("'\(id)' is not a credential name (no '/')") }
+      if key == "LoadCredential" {
+        guard rest.hasPrefix("/") else { throw .init("the path must be absolute") }
+      }
+      definition.credentials.removeAll { $0.id == id }
+      definition.credentials.append(Credential(id: id, source: key == "LoadCredential" ? .file(rest) : .value(rest)))
     case ("Service", _) where key.hasPrefix("Limit"):
       let resource = ServiceFileParser.limitNames.first { $0.0 == key }!.1
       definition.limits.removeAll { $0.resource == resource }
@@ -273,13 +304,10 @@ public struct ServiceFileParser {
 
   private func boolean(_ value: String) throws(ConfigError.Message) -> Bool { try ServiceFileParser.boolean(value) }
 
-  /// systemd's booleans: yes/no, true/false, on/off, 1/0.
+  /// systemd's booleans (yes/no, true/false, on/off, 1/0, any case): IbexCore's one parser.
   static func boolean(_ value: String) throws(ConfigError.Message) -> Bool {
-    switch value {
-    case "yes", "true", "on", "1": return true
-    case "no", "false", "off", "0": return false
-    default: throw .init("use yes or no")
-    }
+    guard let result = Boolean.parse(value) else { throw .init("use yes or no") }
+    return result
   }
 
   private func integer(_ value: String, in range: ClosedRange<Int>) throws(ConfigError.Message) -> Int {

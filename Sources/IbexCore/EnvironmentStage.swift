@@ -125,17 +125,25 @@ public enum EnvironmentStage {
     }
     // The container's environment wins, also across the X / X_FILE pair: its X drops a
     // default X_FILE, and its X_FILE a default X.
-    let container = Set(input.environment.map { String(Environment.name(of: $0)) })
-    defaults.removeAll { assignment in
+    let container = names(input.environment)
+    defaults = defaults.filter { assignment in
       let name = String(Environment.name(of: assignment))
-      if name.hasSuffix("_FILE") && container.contains(String(name.dropLast(5))) { return true }
-      return container.contains(name + "_FILE")
+      if name.hasSuffix("_FILE") && container.contains(String(name.dropLast(5))) { return false }
+      return !container.contains(name + "_FILE")
     }
     return Environment.merge(defaults, input.environment)
   }
 
+  /// The variables' names.
+  static func names(_ environment: [String]) -> [String] { environment.map { String(Environment.name(of: $0)) } }
+
+  /// Words separated by commas or blanks.
+  static func words(_ text: String) -> [String] {
+    text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+  }
+
   private static func conflictingSecrets(_ environment: [String]) -> [String] {
-    let names = Set(environment.map { String(Environment.name(of: $0)) })
+    let names = names(environment)
     return environment.compactMap { assignment in
       let name = String(Environment.name(of: assignment))
       guard name.count > 5, name.hasSuffix("_FILE"), names.contains(String(name.dropLast(5))) else { return nil }
@@ -146,16 +154,15 @@ public enum EnvironmentStage {
   // MARK: - Secrets
 
   private static func resolveSecrets(_ input: Input, _ environment: inout [String], _ plan: inout Plan) {
-    let listed = (Environment.value(of: exceptionsVariable, in: environment) ?? "")
-      .split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+    let listed = words(Environment.value(of: exceptionsVariable, in: environment) ?? "")
     if listed.contains("*") { return }
-    let exceptions = Set(listed + builtInExceptions)
+    let exceptions = listed + builtInExceptions
     for name in conflictingSecrets(input.environment) where !exceptions.contains(name + "_FILE") {
       plan.errors.append("\(name) and \(name)_FILE are both set: set only one (\(name)_FILE names a file holding \(name)'s value)")
     }
     guard plan.errors.isEmpty else { return }
     var resolved: [String] = []
-    var removed: Set<String> = []
+    var removed: [String] = []
     for assignment in environment {
       let fileVariable = String(Environment.name(of: assignment))
       guard fileVariable.count > 5, fileVariable.hasSuffix("_FILE"), !exceptions.contains(fileVariable) else { continue }
@@ -173,7 +180,7 @@ public enum EnvironmentStage {
           continue
         }
         resolved.append(name + "=" + String(decoding: bytes, as: UTF8.self))
-        removed.insert(fileVariable)
+        removed.append(fileVariable)
         plan.secrets.append(name)
         plan.messages.append(Message(level: .info, text: "\(name) set from \(fileVariable)"))
       case .missing:
@@ -183,7 +190,7 @@ public enum EnvironmentStage {
         plan.errors.append("\(fileVariable)=\(path): \(reason)")
       }
     }
-    environment.removeAll { removed.contains(String(Environment.name(of: $0))) }
+    environment = environment.filter { !removed.contains(String(Environment.name(of: $0))) }
     environment = Environment.merge(environment, resolved)
   }
 
@@ -292,7 +299,7 @@ public enum EnvironmentStage {
   /// The account or group a variable's `<NAME>` means: lower-cased, exact match, `_` may
   /// stand for `-` (an exact match with `_` wins over one with `-`). nil: why not.
   static func lookUp(_ suffix: String, in table: Table, _ what: String) -> Result<Int, Failure> {
-    let lower = asciiLowercased(suffix)
+    let lower = suffix.lowercasedASCII
     if let i = table.first(0, is: lower) { return .success(i) }
     let dashed = String(decoding: lower.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
     if dashed != lower, let i = table.first(0, is: dashed) { return .success(i) }
@@ -330,7 +337,7 @@ public enum EnvironmentStage {
 
   private static func accounts(_ input: Input, _ plan: inout Plan) {
     // In name order, each pass over the variables that are set and not empty.
-    let variables = plan.environment.map { String(Environment.name(of: $0)) }.sorted().filter { variable in
+    let variables = plan.environment.map { String(Environment.name(of: $0)) }.stablySorted(by: String.bytewiseLess).filter { variable in
       idVariable(variable) != nil && Environment.value(of: variable, in: plan.environment)?.isEmpty == false
     }
     guard let firstVariable = variables.first else { return }
@@ -446,8 +453,7 @@ public enum EnvironmentStage {
     }
     var members = group.field(i, 3)!.split(separator: ",").map(String.init)
     var added = 0
-    for word in value.split(whereSeparator: { $0 == "," || $0 == " " }) {
-      let user = String(word)
+    for user in words(value) {
       guard passwd.first(0, is: user) != nil else { return .failure(Failure("no user named '" + user + "' in /etc/passwd")) }
       if !members.contains(user) {
         members.append(user)

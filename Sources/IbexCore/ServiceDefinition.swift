@@ -202,6 +202,12 @@ public struct ServiceDefinition: Equatable, Sendable {
   public var capabilityBoundingSet: UInt64?
   public var ambientCapabilities: UInt64 = 0
   public var noNewPrivileges = false
+  /// `StateDirectory=` and the like, created before the service starts (ServiceSetup).
+  public var directories: [ManagedDirectory] = []
+  /// `StateDirectoryMode=` and the like, by `ManagedDirectory.Kind` (default 0755).
+  public var directoryModes: [UInt32] = Array(repeating: 0o755, count: ManagedDirectory.Kind.allCases.count)
+  /// `LoadCredential=` and `SetCredential=`, in order (a later one with the same ID wins).
+  public var credentials: [Credential] = []
 
   // ibex extensions.
   public var health: HealthCheck?

@@ -62,13 +62,16 @@ public struct InitProgram: ~Copyable {
 
   public static func main(options: InitOptions, argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
     guard let inherited = BecomeInit.takeOver() else { return ExitCode.systemFailure }
-    var environment = ThisProcess.environmentStrings
     // IBEX_POLICY: the container's posture is judged before anything starts (docs/doctor.md).
-    if let code = BootPolicy.check(environment: environment) { return code }
-    let root = options.root ?? Environment.value(of: "IBEX_ROOT", in: environment) ?? ""
+    if let code = BootPolicy.check(environment: ThisProcess.environmentStrings) { return code }
+    let root = options.root ?? Environment.value(of: "IBEX_ROOT", in: ThisProcess.environmentStrings) ?? ""
+    // The environment stage: defaults, secrets, time zone, ids (docs/environment.md).
+    guard let stage = EnvironmentStep.run(root: root, environment: ThisProcess.environmentStrings) else {
+      return ExitCode.configError
+    }
+    var environment = stage.environment
     var searchPath = Environment.value(of: "PATH", in: environment) ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    let users = UserDatabase(
-      passwd: (try? FileSystem.readText("/etc/passwd")) ?? "", group: (try? FileSystem.readText("/etc/group")) ?? "")
+    let users = InitProgram.userDatabase(root: root)
 
     // An s6-overlay image: its layout, its variables and its runtime paths (docs/s6-overlay.md).
     let (s6Settings, s6Warnings) = S6Settings.parse(environment: environment)
@@ -90,7 +93,7 @@ public struct InitProgram: ~Copyable {
         Console.fatal(refusal)
         return ExitCode.configError
       }
-      if let (path, error) = S6Boot.prepare(root: root, environment: environment, settings: s6) {
+      if let (path, error) = S6Boot.prepare(root: root, environment: environment, secrets: stage.secrets, settings: s6) {
         Console.fatal("unable to prepare \(path): \(error.description)")
         Console.emit("ibex needs a writable /run for an s6-overlay image: a tmpfs /run owned by the container's user (docs/s6-overlay.md)")
         return ExitCode.configError
@@ -193,14 +196,20 @@ public struct InitProgram: ~Copyable {
     return program.run()
   }
 
+  /// The accounts of `root`'s /etc/passwd and /etc/group (the files the environment stage
+  /// edits), or the system's when `root` has none (a test root).
+  private static func userDatabase(root: String) -> UserDatabase {
+    let etc = FileSystem.info(root + "/etc/passwd") != nil ? root + "/etc" : "/etc"
+    return UserDatabase(
+      passwd: (try? FileSystem.readText(etc + "/passwd")) ?? "", group: (try? FileSystem.readText(etc + "/group")) ?? "")
+  }
+
   /// CMD's output is captured with `IBEX_LOG_CMD=yes` (labelled `cmd`, IBEX_LOG_* apply), or
   /// into the catch-all log with s6's `S6_LOGGING=2`.
   private static func commandLog(environment: [String], s6: S6Settings?, root: String) -> LogSettings? {
     if let s6, s6.logging >= 2 { return S6Boot.catchAll(LogSettings(), settings: s6, root: root) }
-    switch Environment.value(of: "IBEX_LOG_CMD", in: environment) {
-    case "1", "yes", "true", "on": return LogSettings()
-    default: return nil
-    }
+    // Checked by the environment stage: a bad value stopped the boot.
+    return Environment.value(of: "IBEX_LOG_CMD", in: environment).flatMap { Boolean.parse($0) } == true ? LogSettings() : nil
   }
 
   /// The native service files, after `s6Services` (which run as ibex: no identity).
@@ -308,7 +317,10 @@ public struct InitProgram: ~Copyable {
           output.processEnded(service: supervisor.graph.services[i].name, loop: &loop)
           reportOutputNotices()
         }
-        if let code = deliver(.exited(pid: pid, exit)) { return code }
+        let ended = supervisor.owner(of: pid)
+        let code = deliver(.exited(pid: pid, exit))
+        if case .service(let i)? = ended?.unit { cleanUpIfStopped(i) }
+        if let code { return code }
       }
     case .signal(let signal, _) where s6 != nil:
       return s6Signal(signal)
@@ -479,8 +491,7 @@ public struct InitProgram: ~Copyable {
   /// Reads the service files again and hands them to the supervisor; an invalid set is an
   /// error and changes nothing.
   private mutating func reload() throws(ControlFailure) -> JSONValue {
-    let users = UserDatabase(
-      passwd: (try? FileSystem.readText("/etc/passwd")) ?? "", group: (try? FileSystem.readText("/etc/group")) ?? "")
+    let users = InitProgram.userDatabase(root: root)
     let loaded: LoadedServices
     let schedule: LoadedSchedule
     let summary: Supervisor.ReloadSummary
@@ -525,6 +536,15 @@ public struct InitProgram: ~Copyable {
       case nil: break
       }
       command.arguments += [code, signal, service.name, "\(supervisor.lastMainPID(of: i) ?? 0)"]
+    }
+    // Directories and credentials, before the first process of a start (systemd's order).
+    if ServiceSetup.beginsStart(service, role: ref.role) {
+      let identity = identities[service.name]
+      let steps = ServiceSetup.beforeStart(
+        service, uid: identity?.uid ?? ThisProcess.effectiveUID, gid: identity?.gid ?? ThisProcess.effectiveGID, root: root)
+      if let reason = ServiceSetupStep.run(steps) {
+        return .spawnFailed(ref, reason: reason, exitCode: ExitCode.cannotExecute)
+      }
     }
     var environment: [String]
     switch serviceEnvironment(i, role: ref.role) {
@@ -621,6 +641,7 @@ public struct InitProgram: ~Copyable {
     if let identity = identities[service.name] {
       environment = Environment.merge(environment, ["HOME=" + identity.home, "USER=" + identity.name, "LOGNAME=" + identity.name])
     }
+    environment = Environment.merge(environment, ServiceSetup.environment(service, root: root))
     switch role {
     case .stop, .stopPost:
       if let pid = supervisor.mainPID(of: i) { environment = Environment.merge(environment, ["MAINPID=\(pid)"]) }
@@ -645,7 +666,7 @@ public struct InitProgram: ~Copyable {
     } else {
       request = SpawnRequest(
         program: String(cString: arguments[0]!), arguments: CStringArray(borrowing: arguments),
-        environment: CStringArray(borrowing: ThisProcess.environment))
+        environment: CStringArray(baseEnvironment))
     }
     request.limits = [fileLimit]
     request.ignoredSignals = inherited.ignored
@@ -669,6 +690,15 @@ public struct InitProgram: ~Copyable {
     } catch {
       return .spawnFailed(ref, reason: error.description, exitCode: error.exitCode)
     }
+  }
+
+  /// `RuntimeDirectory=` and credentials go once their service has stopped.
+  private func cleanUpIfStopped(_ i: Int) {
+    let service = supervisor.graph.services[i]
+    guard !service.credentials.isEmpty || service.directories.contains(where: { $0.kind == .runtime }),
+      ServiceSetup.hasStopped(supervisor.phase(of: i), remainAfterExit: service.remainAfterExit)
+    else { return }
+    if let reason = ServiceSetupStep.run(ServiceSetup.afterStop(service, root: root)) { Console.warning("\(service.name): \(reason)") }
   }
 
   // MARK: - Readiness through a notification fd (s6 style)

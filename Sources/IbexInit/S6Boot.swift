@@ -167,7 +167,8 @@ struct S6Boot {
   /// Creates the runtime paths user scripts rely on (S6-BOOT-04/05, S6-EXIT-01, section
   /// 10): `/run/s6/container_environment` (the snapshot, unless S6_KEEP_ENV), `workdir`,
   /// `/run/service`, and the exit code file holding 0. Returns the path that failed.
-  static func prepare(root: String, environment: [String], settings: S6Settings) -> (path: String, error: Errno)? {
+  /// Variables in `secrets` (read from `X_FILE`) are readable by root only.
+  static func prepare(root: String, environment: [String], secrets: [String] = [], settings: S6Settings) -> (path: String, error: Errno)? {
     var current = ""
     do throws(Errno) {
       current = root + "/run/s6"
@@ -197,7 +198,7 @@ struct S6Boot {
         for stale in (try? FileSystem.list(current)) ?? [] { FileSystem.remove(current + "/" + stale) }
         for file in snapshot(environment) {
           current = root + environmentDirectory + "/" + file.name
-          try FileSystem.write(current, file.contents)
+          try FileSystem.write(current, file.contents, mode: secrets.contains(file.name) ? 0o600 : 0o644)
         }
       }
     } catch {

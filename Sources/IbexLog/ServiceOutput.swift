@@ -43,10 +43,8 @@ public struct ServiceOutput: ~Copyable {
         }
       }
       if let text = Environment.value(of: "IBEX_LOG_PREFIX", in: environment) {
-        switch text {
-        case "0", "no", "false", "off": prefix = false
-        case "1", "yes", "true", "on": prefix = true
-        default: warnings.append("IBEX_LOG_PREFIX=\(text): use yes or no; using yes")
+        if let value = Boolean.parse(text) { prefix = value } else {
+          warnings.append("IBEX_LOG_PREFIX=\(text): \(Boolean.accepted); using yes")
         }
       }
       if let text = Environment.value(of: "IBEX_LOG_TIMESTAMPS", in: environment) {

@@ -48,6 +48,8 @@ public enum ThisProcess {
 
   /// The effective uid of this process.
   public static var effectiveUID: UInt32 { ibex_geteuid() }
+  /// The effective gid of this process.
+  public static var effectiveGID: UInt32 { ibex_getegid() }
 
   public static func sleep(milliseconds: Int) {
     ibex_sleep_ms(Int32(milliseconds))

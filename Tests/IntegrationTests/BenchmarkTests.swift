@@ -71,4 +71,16 @@ struct BenchmarkTests {
       for sample in samples { #expect(sample["services"] as? Int == services, "\(name) did not start every service") }
     }
   }
+
+  @Test("bench/envstage.py --quick boots with and without 20 variables for the environment stage (a smoke test: no timing is asserted)")
+  func environmentStageQuickRun() throws {
+    let json = "\(makeScratchDirectory())/envstage.json"
+    let result = try runCommand(
+      ["/usr/bin/python3", "\(repositoryRoot)/bench/envstage.py", "--quick", "--ibex", ibexBinary, "--json", json], timeout: 300)
+    #expect(result.status == 0, "bench failed: \(result.stderr)")
+    let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+    let runs = try #require(report?["runs"] as? [String: Any])
+    #expect(Set(runs.keys) == ["true", "plain", "stage20", "again"])
+    #expect((report?["meta"] as? [String: Any])?["variables"] as? Int == 20)
+  }
 }

@@ -9,9 +9,9 @@ struct ContainerBundle {
   var rootfs: String { "\(path)/rootfs" }
 
   /// `configure` changes the generated config.json last (a posture under test: capabilities,
-  /// seccomp, mounts, devices, namespaces, resources).
+  /// seccomp, mounts, devices, namespaces, resources); `environment` is added to the process's.
   init(
-    args: [String], readonlyRoot: Bool = true, services: [String: String] = [:],
+    args: [String], readonlyRoot: Bool = true, services: [String: String] = [:], environment: [String] = [],
     configure: (inout [String: Any]) -> Void = { _ in }
   ) throws {
     let fm = FileManager.default
@@ -41,7 +41,7 @@ struct ContainerBundle {
     var process = config["process"] as! [String: Any]
     process["terminal"] = false
     process["args"] = args
-    process["env"] = ["PATH=/bin", "HOME=/"]
+    process["env"] = ["PATH=/bin", "HOME=/"] + environment
     // Docker's default capability set (runc's own default is smaller: no SETUID/SETGID).
     let dockerDefault = [
       "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",

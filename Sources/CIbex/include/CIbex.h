@@ -102,6 +102,13 @@ int ibex_chown(const char *path, uint32_t uid, uint32_t gid);
 /// Creates or truncates a regular file for writing (O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW|O_CLOEXEC);
 /// returns the fd or -errno. `mode` is filtered by the umask: chmod afterwards for an exact mode.
 int ibex_create(const char *path, mode_t mode);
+/// Creates a new regular file for writing (O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC): an
+/// existing path, symlink included, is EEXIST. Returns the fd or -errno.
+int ibex_create_new(const char *path, mode_t mode);
+/// lchown(2): a symlink's own owner, never its target's.
+int ibex_lchown(const char *path, uint32_t uid, uint32_t gid);
+/// fchown(2).
+int ibex_fchown(int fd, uint32_t uid, uint32_t gid);
 
 // MARK: - The notify socket (sd_notify)
 
@@ -125,6 +132,8 @@ int ibex_accept(int listener, uint32_t *uid, uint32_t *gid, int32_t *pid);
 int ibex_connect(const char *path, int timeout_ms);
 /// geteuid(2).
 uint32_t ibex_geteuid(void);
+/// getegid(2).
+uint32_t ibex_getegid(void);
 
 /// `ibex doctor`'s system-call probes: each is tried with arguments that change nothing; the
 /// result is 0 or -errno (EPERM/EACCES/ENOSYS: a seccomp filter blocked it).

@@ -70,6 +70,8 @@ enum ContainerEnvironmentCommands {
       guard FileSystem.info(path)?.isRegularFile == true else { continue }
       do {
         files.append((name, try FileSystem.read(path, limit: Int.max)))
+      } catch let error where error == .permissionDenied {
+        continue  // a secret (from X_FILE), for root only
       } catch {
         return tool.fatal("unable to read \(path): \(error.description)", 111)
       }

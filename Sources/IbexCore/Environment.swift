@@ -15,14 +15,15 @@ public enum Environment {
   }
 
   static func name(of assignment: String) -> Substring {
-    assignment.firstIndex(of: "=").map { assignment[..<$0] } ?? Substring(assignment)
+    assignment.utf8.firstIndex(of: UInt8(ascii: "=")).map { assignment[..<$0] } ?? Substring(assignment)
   }
 
   /// The value of `name` in `environment`. An entry without `=` (execve(2) allows them in a
   /// process's environment) sets nothing.
   public static func value(of name: String, in environment: [String]) -> String? {
     for assignment in environment {
-      guard let equals = assignment.firstIndex(of: "="), assignment[..<equals] == name else { continue }
+      // Bytes, not Characters: `=` is ASCII, and this runs for every variable ibex reads.
+      guard let equals = assignment.utf8.firstIndex(of: UInt8(ascii: "=")), assignment[..<equals] == name else { continue }
       return String(assignment[assignment.index(after: equals)...])
     }
     return nil

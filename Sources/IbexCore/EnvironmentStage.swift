@@ -337,9 +337,11 @@ public enum EnvironmentStage {
 
   private static func accounts(_ input: Input, _ plan: inout Plan) {
     // In name order, each pass over the variables that are set and not empty.
-    let variables = plan.environment.map { String(Environment.name(of: $0)) }.stablySorted(by: String.bytewiseLess).filter { variable in
-      idVariable(variable) != nil && Environment.value(of: variable, in: plan.environment)?.isEmpty == false
+    let assignments = plan.environment.filter { assignment in
+      let name = Environment.name(of: assignment)
+      return assignment.utf8.count > name.utf8.count + 1 && idVariable(String(name)) != nil
     }
+    let variables = names(assignments).stablySorted(by: String.bytewiseLess)
     guard let firstVariable = variables.first else { return }
     guard let passwdText = input.passwd, let groupText = input.group else {
       plan.errors.append(firstVariable + ": " + input.root + "/etc/passwd or " + input.root + "/etc/group is missing")
@@ -351,7 +353,7 @@ public enum EnvironmentStage {
     for pass in 0..<3 {
       for variable in variables {
         guard let (kind, suffix) = idVariable(variable), kind == pass else { continue }
-        let value = Environment.value(of: variable, in: plan.environment) ?? ""
+        let value = Environment.value(of: variable, in: assignments) ?? ""
         let result: Result<String?, Failure>
         switch pass {
         case 0: result = setGroup(suffix, value, &passwd, &group, serviceUser)

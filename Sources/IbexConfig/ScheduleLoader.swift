@@ -220,7 +220,7 @@ public enum TimerFileParser {
       }
       guard known.contains(entry.key) else {
         var message = "unknown directive '\(entry.key)' in [\(entry.section)]"
-        if let suggestion = ServiceFileParser.closest(to: entry.key, in: known) { message += " (did you mean '\(suggestion)'?)" }
+        if let suggestion = closestWord(to: entry.key, in: known) { message += " (did you mean '\(suggestion)'?)" }
         throw ConfigError(message, at: entry.location)
       }
       guard entry.section == "Timer" else { continue }

@@ -16,17 +16,21 @@ public struct LoadedServices: Sendable {
   public var services: [ServiceDefinition]
   /// For each service, who it runs as (nil: as ibex).
   public var identities: [Identity?]
+  /// Names in the directory that were ignored (editors' backup files), one line each.
+  public var warnings: [String] = []
 }
 
 /// Loads `<root>/etc/ibex/services/NAME.service` and the drop-ins in
 /// `NAME.service.d/*.conf`, and checks what can be checked before anything starts: syntax,
-/// directives, values, users and groups, and that every program exists.
+/// directives, values, users and groups, and that every program exists. Every error of every
+/// file is reported (in file and line order), not only the first.
 public enum ServiceDirectory {
   public static let path = "/etc/ibex/services"
 
   public static func load(root: String, users: UserDatabase, searchPath: String) throws(ConfigError) -> LoadedServices {
     let directory = root + path
-    guard let info = FileSystem.info(directory) else { return LoadedServices(services: [], identities: []) }
+    var loaded = LoadedServices(services: [], identities: [])
+    guard let info = FileSystem.info(directory) else { return loaded }
     guard info.isDirectory else { throw ConfigError("\(directory) is not a directory") }
     let names: [String]
     do {
@@ -34,30 +38,56 @@ public enum ServiceDirectory {
     } catch {
       throw ConfigError("unable to read \(directory): \(error.description)")
     }
-    var services: [ServiceDefinition] = []
-    var identities: [Identity?] = []
-    for entry in names where !entry.hasPrefix(".") {
+    var errors = ConfigErrorCollector()
+    for entry in names {
       let file = directory + "/" + entry
+      if isEditorLeftover(entry) {
+        loaded.warnings.append("\(file): ignored (an editor's backup or swap file)")
+        continue
+      }
+      if entry.hasPrefix(".") { continue }
       if entry.hasSuffix(".service.d") && FileSystem.info(file)?.isDirectory == true { continue }
       if entry.hasSuffix(".timer") { continue }  // ScheduleLoader reads the timers
       guard entry.hasSuffix(".service") else {
-        throw ConfigError("\(file): not a service file (service files end in .service, timers in .timer; drop-ins go in NAME.service.d/)")
+        errors.record(ConfigError("\(file): not a service file (service files end in .service, timers in .timer; drop-ins go in NAME.service.d/)"))
+        continue
       }
       let name = String(entry.dropLast(8))
       guard ServiceFileParser.isValidName(name) else {
-        throw ConfigError("\(file): '\(name)' is not a valid service name (letters, digits, - _ . @ :)")
+        errors.record(ConfigError("\(file): '\(name)' is not a valid service name (letters, digits, - _ . @ :)"))
+        continue
       }
-      var entries = try parse(file)
-      if let dropIns = try? FileSystem.list(file + ".d") {
-        for dropIn in dropIns where dropIn.hasSuffix(".conf") { entries += try parse(file + ".d/" + dropIn) }
-      }
-      let definition = try ServiceFileParser.parse(name: name, entries: entries, location: SourceLocation(file: file, line: 1))
-      identities.append(try resolveIdentity(definition, users))
-      try checkPrograms(definition, searchPath: searchPath)
-      try checkEnvironmentFiles(definition)
-      services.append(definition)
+      guard let definition = errors.attempt({ () throws(ConfigError) in try parseService(name, file) }) else { continue }
+      let identity = errors.attempt { () throws(ConfigError) in try resolveIdentity(definition, users) }
+      errors.attempt { () throws(ConfigError) in try checkPrograms(definition, searchPath: searchPath) }
+      errors.attempt { () throws(ConfigError) in try checkEnvironmentFiles(definition) }
+      loaded.services.append(definition)
+      loaded.identities.append(identity ?? nil)
     }
-    return LoadedServices(services: services, identities: identities)
+    try errors.check()
+    return loaded
+  }
+
+  /// Names editors leave beside the files they edit (`web.service~`, `.web.service.swp`,
+  /// `#web.service#`, `web.service.orig`, `web.service.dpkg-new`, ...): ignored with a warning,
+  /// so that editing a file in place never stops a reload.
+  static func isEditorLeftover(_ name: String) -> Bool {
+    if name.hasSuffix("~") || (name.hasPrefix("#") && name.hasSuffix("#")) { return true }
+    let suffixes = [".swp", ".swo", ".swx", ".bak", ".orig", ".rej", ".tmp", ".dpkg-old", ".dpkg-new", ".dpkg-dist", ".rpmnew", ".rpmsave"]
+    return suffixes.contains { name.hasSuffix($0) }
+  }
+
+  /// One service file and its drop-ins, with every wrong line of all of them reported.
+  private static func parseService(_ name: String, _ file: String) throws(ConfigError) -> ServiceDefinition {
+    var errors = ConfigErrorCollector()
+    var entries = errors.attempt { () throws(ConfigError) in try parse(file) } ?? []
+    if let dropIns = try? FileSystem.list(file + ".d") {
+      for dropIn in dropIns where dropIn.hasSuffix(".conf") {
+        entries += errors.attempt { () throws(ConfigError) in try parse(file + ".d/" + dropIn) } ?? []
+      }
+    }
+    try errors.check()
+    return try ServiceFileParser.parse(name: name, entries: entries, location: SourceLocation(file: file, line: 1))
   }
 
   private static func parse(_ file: String) throws(ConfigError) -> [UnitEntry] {
@@ -79,22 +109,22 @@ public enum ServiceDirectory {
       for value in values where UInt32(value) == UserDatabase.unchangedID {
         throw ConfigError(
           "\(directive)=\(value): 4294967295 is (uid_t)-1, which the kernel takes as \"unchanged\" (the service would run as root): use a real id",
-          at: service.location)
+          at: service.location(of: directive))
       }
     }
     if let user = service.user {
       guard let account = users.account(user) else {
-        throw ConfigError("User=\(user): no such user in /etc/passwd", at: service.location)
+        throw ConfigError("User=\(user): no such user in /etc/passwd", at: service.location(of: "User"))
       }
       identity = Identity(name: account.name, uid: account.uid, gid: account.gid, groups: users.memberships(of: account.name), home: account.home)
     }
     if let group = service.group {
-      guard let gid = users.gid(of: group) else { throw ConfigError("Group=\(group): no such group in /etc/group", at: service.location) }
+      guard let gid = users.gid(of: group) else { throw ConfigError("Group=\(group): no such group in /etc/group", at: service.location(of: "Group")) }
       identity.gid = gid
     }
     for group in service.supplementaryGroups {
       guard let gid = users.gid(of: group) else {
-        throw ConfigError("SupplementaryGroups=\(group): no such group in /etc/group", at: service.location)
+        throw ConfigError("SupplementaryGroups=\(group): no such group in /etc/group", at: service.location(of: "SupplementaryGroups"))
       }
       if !identity.groups.contains(gid) { identity.groups.append(gid) }
     }
@@ -106,22 +136,40 @@ public enum ServiceDirectory {
   static func checkEnvironmentFiles(_ service: ServiceDefinition) throws(ConfigError) {
     for file in service.environmentFiles {
       if let info = FileSystem.info(file.path), !info.isRegularFile {
-        throw ConfigError("EnvironmentFile=\(file.path): not a regular file (a FIFO, device or socket is refused)", at: service.location)
+        throw ConfigError("EnvironmentFile=\(file.path): not a regular file (a FIFO, device or socket is refused)", at: service.location(of: "EnvironmentFile"))
       }
     }
   }
 
-  /// Every program of the service must exist and be executable (a name is looked up in PATH).
+  /// Every program of the service must exist and be executable (a name is looked up in PATH);
+  /// each one that is not is reported.
   static func checkPrograms(_ service: ServiceDefinition, searchPath: String) throws(ConfigError) {
     var commands = service.startPre + service.start + service.startPost + service.stop + service.stopPost
     if let health = service.health { commands.append(health.command) }
-    for command in commands where !command.program.contains("$") {
-      if resolveProgram(command.program, searchPath: searchPath) == nil {
-        throw ConfigError(
-          "\(command.program): no such executable" + (command.program.contains("/") ? "" : " in PATH (\(searchPath))"),
-          at: command.location ?? service.location)
+    var errors = ConfigErrorCollector()
+    for command in commands where !command.program.contains("$") && resolveProgram(command.program, searchPath: searchPath) == nil {
+      errors.record(ConfigError(programProblem(command.program, searchPath: searchPath), at: command.location ?? service.location))
+    }
+    try errors.check()
+  }
+
+  /// Why `program` cannot be executed: missing, or there but not an executable regular file
+  /// (with its mode, so that `chmod +x` is the obvious fix).
+  static func programProblem(_ program: String, searchPath: String) -> String {
+    let candidates: [String]
+    if program.contains("/") {
+      candidates = [program]
+    } else {
+      candidates = searchPath.split(separator: ":", omittingEmptySubsequences: false).map {
+        ($0.isEmpty ? "." : String($0)) + "/" + program
       }
     }
+    for candidate in candidates {
+      guard let info = FileSystem.info(candidate) else { continue }
+      if !info.isRegularFile { return "\(candidate) is not a regular file, so it cannot be executed" }
+      return "\(candidate) is not executable (mode \(info.permissionsText)): chmod +x it"
+    }
+    return "\(program): no such executable" + (program.contains("/") ? "" : " in PATH (\(searchPath))")
   }
 
   /// The path `program` would be executed from, or nil when there is none.

@@ -43,7 +43,10 @@ public struct ServiceFileParser {
     -> ServiceDefinition
   {
     var parser = ServiceFileParser(name: name, definition: ServiceDefinition(name: name, location: location))
-    for entry in entries { try parser.apply(entry) }
+    // Every wrong line is reported; the checks of the whole file only when each line was right.
+    var errors = ConfigErrorCollector()
+    for entry in entries { errors.attempt { () throws(ConfigError) in try parser.apply(entry) } }
+    try errors.check()
     return try parser.finish()
   }
 
@@ -58,12 +61,13 @@ public struct ServiceFileParser {
     }
     guard known.contains(entry.key) else {
       var message = "unknown directive '\(entry.key)' in [\(entry.section)]"
-      if let suggestion = ServiceFileParser.closest(to: entry.key, in: known) { message += " (did you mean '\(suggestion)'?)" }
+      if let suggestion = closestWord(to: entry.key, in: known) { message += " (did you mean '\(suggestion)'?)" }
       throw ConfigError(message, at: entry.location)
     }
     do throws(ConfigError.Message) {
       let value = try expandSpecifiers(entry.value)
       try apply(section: entry.section, key: entry.key, value: value, location: entry.location)
+      definition.directiveLocations[entry.key] = entry.location
     } catch {
       // A SetCredential= value is a secret: only its name is shown.
       let shown = entry.key == "SetCredential" ? String(entry.value.prefix { $0 != ":" }) + ":…" : entry.value
@@ -220,12 +224,12 @@ public struct ServiceFileParser {
     if let runtimeMax {
       // A oneshot (a timer's job) runs while it starts: its run is bounded like its start.
       guard definition.type == .oneshot else {
-        throw ConfigError("RuntimeMaxSec= is supported for Type=oneshot services (jobs) only", at: location)
+        throw ConfigError("RuntimeMaxSec= is supported for Type=oneshot services (jobs) only", at: definition.location(of: "RuntimeMaxSec"))
       }
       definition.startTimeout = min(definition.startTimeout ?? runtimeMax, runtimeMax)
     }
     if definition.type == .oneshot && definition.health != nil {
-      throw ConfigError("a Type=oneshot service cannot have a [Health] check", at: location)
+      throw ConfigError("a Type=oneshot service cannot have a [Health] check", at: definition.location(of: "Type"))
     }
     if let healthSettingLocation {
       guard let healthCommand else { throw ConfigError("[Health] needs Exec=", at: healthSettingLocation) }
@@ -234,10 +238,10 @@ public struct ServiceFileParser {
       definition.health = health
     }
     if essentialExitCodeSet && !definition.essential {
-      throw ConfigError("EssentialExitCode= needs Essential=yes", at: location)
+      throw ConfigError("EssentialExitCode= needs Essential=yes", at: definition.location(of: "EssentialExitCode"))
     }
     if let bounding = definition.capabilityBoundingSet, definition.ambientCapabilities & ~bounding != 0 {
-      throw ConfigError("AmbientCapabilities= must be within CapabilityBoundingSet=", at: location)
+      throw ConfigError("AmbientCapabilities= must be within CapabilityBoundingSet=", at: definition.location(of: "AmbientCapabilities"))
     }
     return definition
   }
@@ -401,32 +405,5 @@ public struct ServiceFileParser {
         || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         || byte == UInt8(ascii: "@") || byte == UInt8(ascii: ":")
     }
-  }
-
-  /// ASCII letters lowered, other bytes kept (directive names are ASCII; `lowercased()` would
-  /// pull Unicode's case tables into the binary).
-  private static func asciiLowercase(_ text: String) -> [UInt8] { Array(text.lowercasedASCII.utf8) }
-
-  /// The known word nearest to `word` (edit distance at most 2), for "did you mean".
-  static func closest(to word: String, in candidates: [String]) -> String? {
-    var best: (String, Int)?
-    for candidate in candidates {
-      let distance = editDistance(asciiLowercase(word), asciiLowercase(candidate))
-      if distance <= 2 && (best == nil || distance < best!.1) { best = (candidate, distance) }
-    }
-    return best?.0
-  }
-
-  private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
-    if a.isEmpty { return b.count }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-      var current = [i] + Array(repeating: 0, count: b.count)
-      for j in 1...max(b.count, 1) where j <= b.count {
-        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-      }
-      previous = current
-    }
-    return previous[b.count]
   }
 }

@@ -164,7 +164,11 @@ public struct LogSettings: Equatable, Sendable {
 /// Everything ibex knows about one service, whatever file format it came from.
 public struct ServiceDefinition: Equatable, Sendable {
   public var name: String
+  /// The file (line 1); `location(of:)` has each directive's own line.
   public var location: SourceLocation
+  /// Where each directive was (last) set, by name: errors found after parsing (an unknown
+  /// user, a missing program, a cycle) point at the line that caused them.
+  public var directiveLocations: [String: SourceLocation] = [:]
   public var description: String?
 
   /// Requires=, Wants=, After=, Before=, in file order. Requires= and Wants= also order:
@@ -250,4 +254,6 @@ public struct ServiceDefinition: Equatable, Sendable {
     self.location = location
   }
 
+  /// The line of `directive`, or the file's when it was not set there.
+  public func location(of directive: String) -> SourceLocation { directiveLocations[directive] ?? location }
 }

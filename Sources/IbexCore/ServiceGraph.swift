@@ -15,12 +15,13 @@ public struct ServiceGraph: Sendable {
   public let startOrder: [Int]
 
   public init(_ services: [ServiceDefinition]) throws(ConfigError) {
+    var errors = ConfigErrorCollector()
     var index: [String: Int] = [:]
     for (i, service) in services.enumerated() {
       if let other = index[service.name] {
-        throw ConfigError(
+        errors.record(ConfigError(
           "service '\(service.name)' is defined twice (also at \(services[other].location.description))",
-          at: service.location)
+          at: service.location))
       }
       index[service.name] = i
     }
@@ -30,11 +31,14 @@ public struct ServiceGraph: Sendable {
     for (i, service) in services.enumerated() {
       for dependency in service.dependencies {
         guard let j = index[dependency.name] else {
-          throw ConfigError(
-            "\(dependency.kind.rawValue)=\(dependency.name): no service named '\(dependency.name)'", at: dependency.location)
+          var message = "\(dependency.kind.rawValue)=\(dependency.name): no service named '\(dependency.name)'"
+          if let near = closestWord(to: dependency.name, in: services.map { $0.name }) { message += " (did you mean '\(near)'?)" }
+          errors.record(ConfigError(message, at: dependency.location))
+          continue
         }
         if j == i {
-          throw ConfigError("\(dependency.kind.rawValue)=\(dependency.name): a service cannot depend on itself", at: dependency.location)
+          errors.record(ConfigError("\(dependency.kind.rawValue)=\(dependency.name): a service cannot depend on itself", at: dependency.location))
+          continue
         }
         if dependency.kind == .requires || dependency.kind == .wants, !pulls[i].contains(j) { pulls[i].append(j) }
         switch dependency.kind {
@@ -52,10 +56,13 @@ public struct ServiceGraph: Sendable {
     for (i, service) in services.enumerated() {
       guard let consumer = service.outputConsumer else { continue }
       guard let j = index[consumer], j != i else {
-        throw ConfigError("the output of '\(service.name)' goes to '\(consumer)', which is not a service", at: service.location)
+        errors.record(ConfigError("the output of '\(service.name)' goes to '\(consumer)', which is not a service", at: service.location))
+        continue
       }
       if !waitsFor[i].contains(j) { waitsFor[i].append(j) }
     }
+    // A cycle is looked for only in a graph whose names are all right.
+    try errors.check()
     var waitedOnBy = Array(repeating: [Int](), count: services.count)
     for (i, dependencies) in waitsFor.enumerated() {
       for j in dependencies { waitedOnBy[j].append(i) }
@@ -66,6 +73,13 @@ public struct ServiceGraph: Sendable {
     self.requires = requires
     self.pulls = pulls
     self.startOrder = try ServiceGraph.topologicalOrder(services, waitsFor)
+  }
+
+  /// The line that makes `service` wait for `other`: its own `Requires=`, `Wants=` or
+  /// `After=`, else the other's `Before=`, else (a pipeline) the service's file.
+  private static func edgeLocation(from service: ServiceDefinition, to other: ServiceDefinition) -> SourceLocation {
+    if let own = service.dependencies.first(where: { $0.name == other.name && $0.kind != .before }) { return own.location }
+    return other.dependencies.first { $0.name == service.name && $0.kind == .before }?.location ?? service.location
   }
 
   /// Depth-first order; a back edge is a cycle, reported with every service on it.
@@ -90,7 +104,7 @@ public struct ServiceGraph: Sendable {
             let cycle = (path[start...] + [dependency]).map { services[$0].name }
             var text = ""
             for (k, name) in cycle.enumerated() { text += (k == 0 ? "" : " -> ") + name }
-            throw ConfigError("dependency cycle: \(text)", at: services[dependency].location)
+            throw ConfigError("dependency cycle: \(text)", at: edgeLocation(from: services[node], to: services[dependency]))
           case .unvisited:
             marks[dependency] = .inProgress
             path.append(dependency)

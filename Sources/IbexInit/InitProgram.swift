@@ -65,6 +65,14 @@ public struct InitProgram: ~Copyable {
     // IBEX_POLICY: the container's posture is judged before anything starts (docs/doctor.md).
     if let code = BootPolicy.check(environment: ThisProcess.environmentStrings) { return code }
     let root = options.root ?? Environment.value(of: "IBEX_ROOT", in: ThisProcess.environmentStrings) ?? ""
+    if !root.isEmpty && FileSystem.info(root)?.isDirectory != true {
+      Console.fatal("\(root): no such directory (the root given with --root or IBEX_ROOT is the directory that holds etc/ibex/services)")
+      return ExitCode.configError
+    }
+    if let refusal = lockRuntimeDirectory(root: root) {
+      Console.fatal(refusal)
+      return ExitCode.systemFailure
+    }
     // The environment stage: defaults, secrets, time zone, ids (docs/environment.md).
     guard let stage = EnvironmentStep.run(root: root, environment: ThisProcess.environmentStrings) else {
       return ExitCode.configError
@@ -121,8 +129,12 @@ public struct InitProgram: ~Copyable {
         root: root, users: users, searchPath: searchPath, limit: inheritedFileLimit, beside: s6Services, environment: environment)
       graph = try ServiceGraph(loaded.services)
     } catch {
-      Console.fatal(error.description)
+      for each in error.all { Console.fatal(each.description) }
       Console.emit("nothing was started: fix the service files and start again")
+      return ExitCode.configError
+    }
+    if s6 == nil && graph.services.isEmpty && options.commandIndex == nil {
+      Console.fatal(nothingToRun(root: root))
       return ExitCode.configError
     }
 
@@ -184,7 +196,7 @@ public struct InitProgram: ~Copyable {
         }
       }
     }
-    for warning in schedule.warnings { Console.warning(warning) }
+    for warning in loaded.warnings + schedule.warnings { Console.warning(warning) }
     var program = InitProgram(
       supervisor: Supervisor(graph: graph, settings: settings), scheduler: Scheduler(timers: schedule.timers, seed: randomSeed()),
       stampDirectory: InitProgram.prepareStampDirectory(root: root, timers: schedule.timers), loop: loop, control: control,
@@ -202,6 +214,39 @@ public struct InitProgram: ~Copyable {
     let etc = FileSystem.info(root + "/etc/passwd") != nil ? root + "/etc" : "/etc"
     return UserDatabase(
       passwd: (try? FileSystem.readText(etc + "/passwd")) ?? "", group: (try? FileSystem.readText(etc + "/group")) ?? "")
+  }
+
+  /// One supervisor per root: a second one would take over the control socket and start a
+  /// second copy of every service. The lock (flock on `run/ibex/lock`, held until ibex ends;
+  /// the kernel drops it even after SIGKILL) is taken before anything else is touched.
+  /// Returns the refusal; without a writable /run there is no lock (nor a control socket).
+  private static func lockRuntimeDirectory(root: String) -> String? {
+    let path = root + "/run/ibex/lock"
+    guard (try? FileSystem.makeDirectories(root + "/run/ibex")) != nil,
+      let lock = try? LogFiles.openAppend(path, mode: 0o600)
+    else { return nil }
+    do {
+      try lock.lockExclusively()  // kept open (close-on-exec) for ibex's life
+    } catch {
+      lock.close()
+      guard error == .wouldBlock else { return nil }
+      return "another ibex init is already running with this root (it holds \(path)): stop it first, or give this one another --root"
+    }
+    return nil
+  }
+
+  /// Why an `ibex init` without a command has nothing to do: what was looked for, and where.
+  private static func nothingToRun(root: String) -> String {
+    let services = root + ServiceDirectory.path
+    let found: String
+    if FileSystem.info(services) == nil {
+      found = "\(services) does not exist"
+    } else {
+      found = "\(services) has no NAME.service or NAME.timer files"
+    }
+    return "nothing to run: \(found), \(root + ScheduleLoader.crontab) and \(root + ScheduleLoader.crontabDirectory) have no jobs,"
+      + " no CRON_* variable is set, there is no s6-overlay layout, and no command was given;"
+      + " add service files (docs/service-files.md) or give a command (ibex init -- CMD ARGS)"
   }
 
   /// CMD's output is captured with `IBEX_LOG_CMD=yes` (labelled `cmd`, IBEX_LOG_* apply), or
@@ -503,6 +548,7 @@ public struct InitProgram: ~Copyable {
     } catch {
       throw ControlFailure(.failed, "the new configuration is invalid, nothing changed: \(error.description)")
     }
+    for warning in loaded.warnings { output.emit("warning: " + warning, loop: &loop) }
     // Removed services keep their identity until they are down.
     let fresh = InitProgram.identitiesByName(loaded)
     for service in loaded.services { identities[service.name] = fresh[service.name] }

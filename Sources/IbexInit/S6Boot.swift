@@ -134,10 +134,10 @@ struct S6Boot {
     let kubernetes = (Environment.value(of: "S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES", in: environment) ?? "0") != "0"
     if worldWritable && !sticky {
       guard kubernetes else {
-        return "\(run) is world-writable (mode \(octal(info.mode & 0o7777))): any user could replace what ibex puts there; "
+        return "\(run) is world-writable (mode \(info.permissionsText)): any user could replace what ibex puts there; "
           + "mount /run owned by the container's user, or set S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES=1"
       }
-      warn("\(run) is world-writable (mode \(octal(info.mode & 0o7777))): accepted because of S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES")
+      warn("\(run) is world-writable (mode \(info.permissionsText)): accepted because of S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES")
     }
     if FileSystem.isMountedNoExec(run) == true {
       warn("\(run) is mounted noexec: service scripts copied there cannot run; mount it with exec (--tmpfs /run:exec)")
@@ -153,15 +153,6 @@ struct S6Boot {
       }
     }
     return nil
-  }
-
-  private static func octal(_ value: UInt32) -> String {
-    var digits = "", rest = value
-    repeat {
-      digits = String(rest % 8) + digits
-      rest /= 8
-    } while rest > 0
-    return digits
   }
 
   /// Creates the runtime paths user scripts rely on (S6-BOOT-04/05, S6-EXIT-01, section

@@ -11,6 +11,16 @@ public struct FileInfo: Equatable, Sendable {
   public var isDirectory: Bool { mode & ibex_S_IFMT == ibex_S_IFDIR }
   /// Whether anyone may execute it.
   public var isExecutable: Bool { mode & 0o111 != 0 }
+  /// The permission bits as `ls -l`'s octal form, e.g. `0644`, for messages.
+  public var permissionsText: String {
+    var digits = ""
+    var rest = permissions
+    for _ in 0..<4 {
+      digits = String(rest & 7) + digits
+      rest >>= 3
+    }
+    return digits
+  }
 }
 
 /// Files and directories, for reading configuration and preparing runtime state.

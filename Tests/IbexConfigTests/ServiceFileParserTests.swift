@@ -131,12 +131,20 @@ struct ServiceFileParserTests {
     #expect(service.startPost.map(\.program) == ["/bin/b", "/bin/c"])
   }
 
+  @Test("every wrong line of a file is reported, one error per line")
+  func everyLine() {
+    #expect(
+      error("[Service]\nExecStart=/bin/x\nRestrat=always\nTimeoutStopSec=soon\nType=forking\n").split(separator: "\n").map {
+        String($0.prefix { $0 != " " })
+      } == ["/etc/ibex/services/web.service:3:", "/etc/ibex/services/web.service:4:", "/etc/ibex/services/web.service:5:"])
+  }
+
   @Test("RuntimeMaxSec= bounds a oneshot's run (the shorter of it and TimeoutStartSec=); other types are refused")
   func runtimeMax() throws {
     #expect(try parse("[Service]\nType=oneshot\nExecStart=/bin/a\nRuntimeMaxSec=30s").startTimeout == .seconds(30))
     #expect(try parse("[Service]\nType=oneshot\nExecStart=/bin/a\nRuntimeMaxSec=30s\nTimeoutStartSec=10s").startTimeout == .seconds(10))
     #expect(try parse("[Service]\nType=oneshot\nExecStart=/bin/a\nRuntimeMaxSec=infinity").startTimeout == nil)
-    #expect(error("[Service]\nExecStart=/bin/a\nRuntimeMaxSec=1h") == "/etc/ibex/services/web.service:1: RuntimeMaxSec= is supported for Type=oneshot services (jobs) only")
+    #expect(error("[Service]\nExecStart=/bin/a\nRuntimeMaxSec=1h") == "/etc/ibex/services/web.service:3: RuntimeMaxSec= is supported for Type=oneshot services (jobs) only")
   }
 
   @Test("an empty assignment resets a list, so drop-ins can replace ExecStart=")
@@ -172,9 +180,9 @@ struct ServiceFileParserTests {
       ("[Unit]\nRequires=bad/name\n[Service]\nExecStart=/bin/x", "/etc/ibex/services/web.service:2: Requires=bad/name: 'bad/name' is not a service name"),
       ("[Service]\nType=simple", "/etc/ibex/services/web.service:1: ExecStart= is missing"),
       ("[Service]\nExecStart=/bin/a\nExecStart=/bin/b", "/etc/ibex/services/web.service:3: only a Type=oneshot service may have more than one ExecStart="),
-      ("[Service]\nExecStart=/bin/x\nEssentialExitCode=4", "/etc/ibex/services/web.service:1: EssentialExitCode= needs Essential=yes"),
+      ("[Service]\nExecStart=/bin/x\nEssentialExitCode=4", "/etc/ibex/services/web.service:3: EssentialExitCode= needs Essential=yes"),
       ("[Service]\nExecStart=/bin/x\n[Health]\nRetries=3", "/etc/ibex/services/web.service:4: [Health] needs Exec="),
-      ("[Service]\nExecStart=/bin/x\nAmbientCapabilities=CAP_CHOWN\nCapabilityBoundingSet=CAP_KILL", "/etc/ibex/services/web.service:1: AmbientCapabilities= must be within CapabilityBoundingSet="),
+      ("[Service]\nExecStart=/bin/x\nAmbientCapabilities=CAP_CHOWN\nCapabilityBoundingSet=CAP_KILL", "/etc/ibex/services/web.service:3: AmbientCapabilities= must be within CapabilityBoundingSet="),
     ] as [(String, String)])
   func badInput(text: String, message: String) {
     #expect(error(text) == message)

@@ -233,39 +233,6 @@ extension SupervisorControlTests {
   }
 }
 
-@Suite("Service graph validation")
-struct ServiceGraphTests {
-  @Test("a dependency cycle is named, service by service")
-  func cycle() {
-    #expect(throws: ConfigError("dependency cycle: a -> b -> c -> a", at: SourceLocation(file: "a.service", line: 1))) {
-      try ServiceGraph([service("a", requires: ["b"]), service("b", after: ["c"]), service("c", wants: ["a"])])
-    }
-  }
-
-  @Test("an unknown dependency names the directive and its line")
-  func unknown() {
-    var web = service("web")
-    web.dependencies = [Dependency(name: "dbb", kind: .requires, location: SourceLocation(file: "web.service", line: 4))]
-    #expect(throws: ConfigError("Requires=dbb: no service named 'dbb'", at: SourceLocation(file: "web.service", line: 4))) {
-      try ServiceGraph([web, service("db")])
-    }
-  }
-
-  @Test("a name defined twice is an error naming both places")
-  func duplicate() {
-    var second = service("web")
-    second.location = SourceLocation(file: "other/web.service", line: 1)
-    #expect(throws: ConfigError("service 'web' is defined twice (also at web.service:1)", at: second.location)) {
-      try ServiceGraph([service("web"), second])
-    }
-  }
-
-  @Test("self-dependency is refused")
-  func selfDependency() {
-    #expect(throws: ConfigError.self) { try ServiceGraph([service("a", after: ["a"])]) }
-  }
-}
-
 @Suite("Supervisor: reload")
 struct SupervisorReloadTests {
   @Test("reload starts new services, restarts changed ones, stops removed ones, and leaves the rest alone")

@@ -275,6 +275,13 @@ public struct ServiceFileParser {
     }
     var words = try UnitFile.words(String(text))
     guard let program = words.first, !program.isEmpty else { throw .init("no command") }
+    // Never run something the user did not write: a `${...}` ibex cannot expand is refused.
+    for word in words {
+      if let form = Environment.unsupportedExpansion(in: word) {
+        throw .init(
+          "\(form): ibex expands ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:+alt} and ${NAME+alt}; write $\(form) to pass it to a shell")
+      }
+    }
     words.removeFirst()
     if ownArgv0 {
       guard !words.isEmpty else { throw .init("'@' needs the program and then argv[0]") }

@@ -31,7 +31,11 @@ public enum Environment {
 
   /// systemd's expansion in command lines: `${NAME}` inside a word is replaced by the value
   /// (empty if unset); a word that is exactly `$NAME` becomes the value split at whitespace
-  /// (no word if it is empty); `$$` is a literal `$`.
+  /// (no word if it is empty); `$$` is a literal `$`. Beyond systemd, the shell's defaults
+  /// that users write: `${NAME:-word}` (word when NAME is unset or empty), `${NAME-word}`
+  /// (when unset), `${NAME:+word}` (word when NAME is set and not empty, else nothing) and
+  /// `${NAME+word}` (when set); the word is taken as written. Any other `${...}` stays as
+  /// written (`unsupportedExpansion` lets a loader refuse it first).
   public static func expand(_ words: [String], in environment: [String]) -> [String] {
     var result: [String] = []
     for word in words {
@@ -43,16 +47,25 @@ public enum Environment {
           continue
         }
       }
-      result.append(expandBraces(word, environment))
+      var unsupported: String?
+      result.append(expandBraces(word, environment, unsupported: &unsupported))
     }
     return result
   }
 
-  private static func isNameByte(_ byte: UInt8) -> Bool {
+  /// The first `${...}` in `word` that `expand` does not understand (`${#X}`, `${X%y}`,
+  /// `${X:=y}`, ...), or nil.
+  public static func unsupportedExpansion(in word: String) -> String? {
+    var unsupported: String?
+    _ = expandBraces(word, [], unsupported: &unsupported)
+    return unsupported
+  }
+
+  static func isNameByte(_ byte: UInt8) -> Bool {
     (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte == 0x5f
   }
 
-  private static func expandBraces(_ word: String, _ environment: [String]) -> String {
+  private static func expandBraces(_ word: String, _ environment: [String], unsupported: inout String?) -> String {
     guard word.contains("$") else { return word }
     let bytes = Array(word.utf8)
     var out: [UInt8] = []
@@ -64,8 +77,12 @@ public enum Environment {
       } else if bytes[i] == UInt8(ascii: "$") && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "{"),
         let close = bytes[(i + 2)...].firstIndex(of: UInt8(ascii: "}"))
       {
-        let name = String(decoding: bytes[(i + 2)..<close], as: UTF8.self)
-        out += Array((value(of: name, in: environment) ?? "").utf8)
+        if let value = braceValue(bytes[(i + 2)..<close], environment) {
+          out += value
+        } else {
+          out += bytes[i...close]
+          if unsupported == nil { unsupported = String(decoding: bytes[i...close], as: UTF8.self) }
+        }
         i = close + 1
       } else {
         out.append(bytes[i])
@@ -73,6 +90,23 @@ public enum Environment {
       }
     }
     return String(decoding: out, as: UTF8.self)
+  }
+
+  /// The value of the inside of `${...}`, or nil when it is not a form `expand` knows.
+  private static func braceValue(_ inside: ArraySlice<UInt8>, _ environment: [String]) -> [UInt8]? {
+    let nameEnd = inside.firstIndex { !isNameByte($0) } ?? inside.endIndex
+    guard nameEnd > inside.startIndex else { return nil }
+    let value = value(of: String(decoding: inside[..<nameEnd], as: UTF8.self), in: environment)
+    var rest = inside[nameEnd...]
+    guard let first = rest.first else { return Array((value ?? "").utf8) }
+    let colon = first == UInt8(ascii: ":")
+    if colon { rest = rest.dropFirst() }
+    guard let operation = rest.first, operation == UInt8(ascii: "-") || operation == UInt8(ascii: "+") else { return nil }
+    let word = Array(rest.dropFirst())
+    // `:` counts an empty value as unset.
+    let isSet = value != nil && !(colon && value!.isEmpty)
+    if operation == UInt8(ascii: "-") { return isSet ? Array(value!.utf8) : word }
+    return isSet ? word : []
   }
 
   /// Parses an `EnvironmentFile=`: `NAME=value` lines; blank lines and lines starting with

@@ -1,3 +1,4 @@
+import Foundation
 import IbexConfig
 import IbexCore
 import Testing
@@ -210,6 +211,37 @@ struct EnvironmentTests {
     let env = ["OPTS=-a  -b", "NAME=web", "EMPTY="]
     #expect(Environment.expand(["x", "--name=${NAME}", "$OPTS", "$EMPTY", "${MISSING}", "$$HOME"], in: env)
       == ["x", "--name=web", "-a", "-b", "", "$HOME"])
+  }
+
+  @Test(
+    "the shell's default forms ${X:-d} ${X-d} ${X:+a} ${X+a} expand as /bin/sh expands them",
+    arguments: ["${PORT:-8000}", "${PORT-8000}", "${PORT:+--port}", "${PORT+set}", "--bind=0:${PORT:-8000}/x", "${PORT:-}${PORT}"])
+  func shellForms(word: String) throws {
+    // The oracle: /bin/sh expanding the same word with PORT unset, empty and 80.
+    for environment in [[String](), ["PORT="], ["PORT=80"]] {
+      let shell = Process()
+      shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+      shell.arguments = ["-c", "printf %s \"\(word)\""]
+      shell.environment = Dictionary(uniqueKeysWithValues: environment.map { ("PORT", String($0.dropFirst(5))) })
+      let output = Pipe()
+      shell.standardOutput = output
+      try shell.run()
+      let expected = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      shell.waitUntilExit()
+      #expect(Environment.expand([word], in: environment) == [expected], "PORT: \(environment)")
+    }
+  }
+
+  @Test("other ${...} forms are refused at load, naming the form and the $${...} escape")
+  func unsupportedForms() {
+    for form in ["${#PORT}", "${PORT%8}", "${PORT:=1}", "${PORT?}", "${}", "${-x}"] {
+      #expect(Environment.unsupportedExpansion(in: "a" + form) == form)
+      if form.contains("%") { continue }  // a systemd specifier in a file (%% there)
+      #expect(
+        error("[Service]\nExecStart=/bin/x --port=\(form)\n")
+          == "/etc/ibex/services/web.service:2: ExecStart=/bin/x --port=\(form): \(form): ibex expands ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:+alt} and ${NAME+alt}; write $\(form) to pass it to a shell")
+    }
+    #expect(Environment.unsupportedExpansion(in: "$${#PORT} ${PORT:-1}") == nil)
   }
 
   @Test("environment files: NAME=value lines, comments, export, quotes; the first bad line is reported")

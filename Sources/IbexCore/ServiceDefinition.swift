@@ -184,8 +184,13 @@ public struct ServiceDefinition: Equatable, Sendable {
   public var remainAfterExit = false
   public var restart: RestartPolicy = .no
   /// First restart delay; later ones double up to `restartMaxDelay` (exponential backoff).
-  public var restartDelay: TimeSpan = .milliseconds(100)
-  public var restartMaxDelay: TimeSpan?
+  /// The defaults suit containers (docs/service-files.md, "Crash loops"): 1 s as s6 pauses,
+  /// then 2 s, 4 s, ... up to 1 min as Kubernetes' CrashLoopBackOff grows, so a crashing
+  /// service is never given up within seconds; the start limit (5 in 10 s) then only bites
+  /// when `RestartSec=` is made shorter.
+  public var restartDelay: TimeSpan = .seconds(1)
+  /// nil: no backoff (every restart waits `restartDelay`).
+  public var restartMaxDelay: TimeSpan? = .seconds(60)
   public var startLimitBurst = 5
   public var startLimitInterval: TimeSpan = .seconds(10)
   /// nil: no limit (the default for oneshots).

@@ -596,10 +596,11 @@ public struct Supervisor: Sendable {
   }
 
   /// `RestartSec=` doubled for every restart in a row, up to `RestartMaxDelaySec=` (no
-  /// backoff without a maximum).
+  /// backoff without a maximum; a maximum below `RestartSec=` never shortens it).
   @inline(never)
   public static func restartDelay(for service: ServiceDefinition, failuresInARow: Int) -> TimeSpan {
-    guard let maximum = service.restartMaxDelay else { return service.restartDelay }
+    guard let setting = service.restartMaxDelay else { return service.restartDelay }
+    let maximum = max(setting, service.restartDelay)
     var delay = service.restartDelay.nanoseconds
     for _ in 0..<min(failuresInARow, 62) {
       if delay >= maximum.nanoseconds / 2 { return maximum }

@@ -72,6 +72,7 @@ struct SupervisorRestartTests {
       service("web") {
         $0.restart = .always
         $0.restartDelay = .milliseconds(100)
+        $0.restartMaxDelay = nil
         $0.startLimitBurst = 3
         $0.startLimitInterval = .seconds(10)
       }
@@ -83,6 +84,31 @@ struct SupervisorRestartTests {
     }
     #expect(h.spawned == ["web", "web", "web"])
     #expect(h.phase("web") == .failed(.startLimitHit))
+  }
+
+  @Test("by default a crash loop backs off 1s, 2s, 4s ... 1min and is never given up")
+  func defaultBackoff() throws {
+    var h = try Harness([service("web") { $0.restart = .always }])
+    h.boot()
+    let expected: [TimeSpan] = [1, 2, 4, 8, 16, 32, 60, 60, 60, 60, 60, 60].map { .seconds($0) }
+    for (k, delay) in expected.enumerated() {
+      h.exit("web", .exited(code: 1))
+      h.advance(TimeSpan(nanoseconds: delay.nanoseconds - 1_000_000))
+      #expect(h.spawned.count == k + 1, "restart \(k + 1) waits \(delay.description)")
+      h.advance(.milliseconds(1))
+      #expect(h.spawned.count == k + 2, "restart \(k + 1) comes after \(delay.description)")
+    }
+    #expect(h.phase("web") == .running)
+  }
+
+  @Test("a RestartMaxDelaySec= below RestartSec= never shortens the delay")
+  func maximumBelowDelay() {
+    var definition = service("web")
+    definition.restartDelay = .seconds(90)
+    #expect(Supervisor.restartDelay(for: definition, failuresInARow: 3) == .seconds(90))
+    definition.restartMaxDelay = .zero
+    definition.restartDelay = .seconds(2)
+    #expect(Supervisor.restartDelay(for: definition, failuresInARow: 5) == .seconds(2))
   }
 
   @Test("a dependency that restarts leaves its dependents running")

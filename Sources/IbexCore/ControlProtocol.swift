@@ -132,7 +132,9 @@ extension Supervisor {
   public func status(of i: Int, now: Instant) -> JSONValue {
     let service = graph.services[i]
     let phase = phase(of: i)
-    var members: [(String, JSONValue)] = [("name", .string(service.name)), ("state", .string(phase.name))]
+    var members: [(String, JSONValue)] = [
+      ("name", .string(service.name)), ("description", service.description.map { .string($0) } ?? .null), ("state", .string(phase.name)),
+    ]
     if case .failed(let reason) = phase { members.append(("reason", .string(reason.description))) }
     members.append(("pid", mainPID(of: i).map { .number(Int64($0)) } ?? .null))
     let uptime: JSONValue
@@ -143,10 +145,11 @@ extension Supervisor {
     }
     members.append(("uptime_ms", uptime))
     members.append(("restarts", .number(Int64(restartCount(of: i)))))
-    members.append(("last_exit", lastExit(of: i).map { .string($0.description) } ?? .null))
+    members.append(("last_exit", mostRecentExit(of: i).map { .string($0.description) } ?? .null))
     members.append(("ready", .bool(isReady(i))))
+    // A health state only while there is a process to be healthy: a stopped service is not.
     let health: JSONValue
-    if service.health == nil {
+    if service.health == nil || mainPID(of: i) == nil {
       health = .null
     } else {
       health = .string(isHealthy(i).map { $0 ? "healthy" : "unhealthy" } ?? "starting")

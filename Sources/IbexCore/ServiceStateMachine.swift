@@ -125,7 +125,12 @@ public struct ServiceStateMachine: Sendable {
   public private(set) var recentStarts: [Instant] = []
   public private(set) var failuresInARow = 0
   public private(set) var restarts = 0
+  /// How the main process (or a failing start command) of the current run ended; nil until
+  /// it has (s6's `finish` runs only then).
   public private(set) var lastExit: ProcessExit?
+  /// The last exit of any run, kept until the next one: what `ibex status` shows.
+  public var mostRecentExit: ProcessExit? { lastExit ?? exitOfPreviousRun }
+  private var exitOfPreviousRun: ProcessExit?
   /// `STATUS=` from sd_notify.
   public private(set) var status: String?
   /// Stopped by an operator: not restarted, not started with the others.
@@ -523,6 +528,7 @@ public struct ServiceStateMachine: Sendable {
       return
     }
     recentStarts.append(now)
+    if let lastExit { exitOfPreviousRun = lastExit }
     lastExit = nil
     status = nil
     health.healthy = nil
@@ -567,7 +573,9 @@ public struct ServiceStateMachine: Sendable {
     phase = .up(main: main)
     // The first health check runs at once: dependents wait for its success.
     if definition.health != nil { health.next = now }
-    say("\(definition.type == .oneshot ? "done" : "running")" + (main.map { " (pid \($0))" } ?? ""))
+    say(
+      "\(definition.type == .oneshot ? "done" : "running")" + (main.map { " (pid \($0))" } ?? "")
+        + (definition.description.map { " - " + $0 } ?? ""))
   }
 
   private mutating func notified(_ message: String, now: Instant) {

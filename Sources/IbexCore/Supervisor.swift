@@ -194,6 +194,8 @@ public struct Supervisor: Sendable {
   /// When the current (or last) main process started.
   public func startedAt(of service: Int) -> Instant? { machines[service].startedAt }
   public func lastExit(of service: Int) -> ProcessExit? { machines[service].lastExit }
+  /// The last exit of any run of the service, kept across restarts until the next exit.
+  public func mostRecentExit(of service: Int) -> ProcessExit? { machines[service].mostRecentExit }
   public func statusText(of service: Int) -> String? { machines[service].status }
   public func isHealthy(_ service: Int) -> Bool? { machines[service].health.healthy }
   public var commandPID: Int32? { command.pid }

@@ -219,16 +219,21 @@ public enum ControlClient {
     return aligned(rows)
   }
 
-  /// `NAME STATE PID UPTIME RESTARTS LAST-EXIT READY HEALTH`, aligned; states in colour on a TTY.
+  /// `NAME STATE PID UPTIME RESTARTS LAST-EXIT READY HEALTH [DESCRIPTION]`, aligned; states
+  /// in colour on a TTY. A failed state says why (`failed: restarted too often ...`).
   static func table(_ services: [JSONValue]) -> String {
-    var rows = [["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "READY", "HEALTH"]]
+    let described = services.contains { $0["description"]?.string != nil }
+    var rows = [["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "READY", "HEALTH"] + (described ? ["DESCRIPTION"] : [])]
     for service in services {
       let uptime = service["uptime_ms"]?.number.map { TimeSpan.milliseconds($0).roundedDescription } ?? "-"
-      rows.append([
-        service["name"]?.string ?? "?", service["state"]?.string ?? "?", service["pid"]?.number.map { "\($0)" } ?? "-",
-        uptime, service["restarts"]?.number.map { "\($0)" } ?? "0", service["last_exit"]?.string ?? "-",
-        service["ready"]?.bool == true ? "yes" : "no", service["health"]?.string ?? "-",
-      ])
+      var state = service["state"]?.string ?? "?"
+      if let reason = service["reason"]?.string { state += ": " + reason }
+      rows.append(
+        [
+          service["name"]?.string ?? "?", state, service["pid"]?.number.map { "\($0)" } ?? "-",
+          uptime, service["restarts"]?.number.map { "\($0)" } ?? "0", service["last_exit"]?.string ?? "-",
+          service["ready"]?.bool == true ? "yes" : "no", service["health"]?.string ?? "-",
+        ] + (described ? [service["description"]?.string ?? "-"] : []))
     }
     return aligned(rows, colouringState: true)
   }
@@ -246,7 +251,7 @@ public enum ControlClient {
         var text = cell
         if i < row.count - 1 { text += String(repeating: " ", count: widths[i] - cell.count + 2) }
         if colour && r > 0 && i == 1 {
-          let code = cell == "running" || cell == "done" ? "32" : cell == "failed" ? "31" : "33"
+          let code = cell == "running" || cell == "done" ? "32" : cell.hasPrefix("failed") ? "31" : "33"
           text = "\u{1B}[\(code)m" + cell + "\u{1B}[0m" + String(repeating: " ", count: widths[i] - cell.count + 2)
         }
         out += text

@@ -51,6 +51,51 @@ struct ControlTests {
     #expect(ibex.finish().status == 0)
   }
 
+  @Test("status keeps the last exit across a restart, shows Description=, no health once stopped, and why a service failed")
+  func statusKeepsInformation() throws {
+    let services = try ServiceRoot([
+      "web.service": """
+        [Unit]
+        Description=Web front end
+        [Service]
+        ExecStart=/bin/sh -c 'if [ -e $OUT/crashed ]; then exec sleep 100000; fi; touch $OUT/crashed; exit 1'
+        Restart=on-failure
+        RestartSec=100ms
+        [Health]
+        Exec=/bin/true
+        IntervalSec=1h
+        """,
+      "loop.service": "[Unit]\nStartLimitBurst=2\n[Service]\nExecStart=/bin/sh -c 'exit 4'\nRestart=always\nRestartSec=0\n",
+    ])
+    let ibex = try services.start()
+    let pid = try #require(services.ibexPID(ibex))
+    #expect(waitUntil(timeout: 20) { (try? statusJSON(services)["web"]?["health"] as? String) == "healthy" })
+    #expect(ibex.stderrSoFar.contains("web: running (pid "), "stderr: \(ibex.stderrSoFar)")
+    #expect(ibex.stderrSoFar.contains(") - Web front end\n"))
+    var status = try statusJSON(services)
+    #expect(status["web"]?["last_exit"] as? String == "exited 1", "kept after the restart")
+    #expect(status["web"]?["restarts"] as? Int == 1)
+    #expect(status["web"]?["description"] as? String == "Web front end")
+    #expect(status["loop"]?["description"] is NSNull)
+    #expect(waitUntil(timeout: 20) { (try? statusJSON(services)["loop"]?["state"] as? String) == "failed" })
+    var table = try client(services, ["status"]).stdout
+    let header = table.split(separator: "\n")[0].split(separator: " ")
+    #expect(Array(header.suffix(2)) == ["HEALTH", "DESCRIPTION"], "table: \(table)")
+    #expect(table.contains("failed: restarted too often (start limit hit)"), "table: \(table)")
+    #expect(table.contains("exited 4"))
+    #expect(table.contains("Web front end"))
+
+    #expect(try client(services, ["stop", "web"]).status == 0)
+    #expect(try client(services, ["wait", "--down", "--timeout", "10s", "web"]).status == 0)
+    status = try statusJSON(services)
+    #expect(status["web"]?["health"] is NSNull, "a stopped service is not healthy")
+    #expect(status["web"]?["last_exit"] as? String == "killed by SIGTERM")
+    table = try client(services, ["status", "web"]).stdout
+    #expect(!table.contains("healthy"), "table: \(table)")
+    kill(pid, SIGTERM)
+    #expect(ibex.finish().status == 0)
+  }
+
   @Test("restart gives a new pid; stopping a dependency stops what requires it; start brings it back")
   func restartStopStart() throws {
     let (services, ibex, pid) = try startTree()

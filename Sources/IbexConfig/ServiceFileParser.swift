@@ -27,7 +27,7 @@ public struct ServiceFileParser {
       "NoNewPrivileges", "Essential", "EssentialExitCode", "NotificationFD", "LoadCredential", "SetCredential",
     ] + ServiceFileParser.limitNames.map { $0.0 }
       + ManagedDirectory.Kind.allCases.flatMap { [$0.name + "Directory", $0.name + "DirectoryMode"] },
-    "Health": ["Exec", "IntervalSec", "TimeoutSec", "Retries", "StartPeriodSec"],
+    "Health": ["Exec", "IntervalSec", "TimeoutSec", "Retries", "StartPeriodSec", "StartIntervalSec", "InitialDelaySec"],
     "Log": ["Console", "Format", "Prefix", "Timestamps", "Directory", "MaxFileSize", "MaxFiles", "MaxTotalSize"],
     "Install": ["WantedBy", "RequiredBy", "Alias"],
   ]
@@ -188,6 +188,8 @@ public struct ServiceFileParser {
     case ("Health", "TimeoutSec"): health.timeout = try positiveSpan(value)
     case ("Health", "Retries"): health.retries = try integer(value, in: 1...1000)
     case ("Health", "StartPeriodSec"): health.startPeriod = try span(value)
+    case ("Health", "StartIntervalSec"): health.startInterval = try positiveSpan(value)
+    case ("Health", "InitialDelaySec"): health.initialDelay = try span(value)
     case ("Log", "Console"): definition.log.console = try boolean(value)
     case ("Log", "Format"):
       guard let format = LogSettings.Format(rawValue: value) else { throw .init("use text or json") }

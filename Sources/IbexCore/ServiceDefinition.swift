@@ -75,18 +75,25 @@ public struct HealthCheck: Equatable, Sendable {
   public var timeout: TimeSpan
   /// Consecutive failures after which the service is restarted.
   public var retries: Int
-  /// Failures during this time after start do not count.
+  /// Failures during this time after start do not count until a check has passed.
   public var startPeriod: TimeSpan
+  /// Time between checks during the start period, until one passes (Docker's start interval).
+  public var startInterval: TimeSpan
+  /// From the service being up to its first check: a process that has just been exec'd is
+  /// not listening yet (Kubernetes' initialDelaySeconds).
+  public var initialDelay: TimeSpan
 
   public init(
     command: Command, interval: TimeSpan = .seconds(30), timeout: TimeSpan = .seconds(30), retries: Int = 3,
-    startPeriod: TimeSpan = .zero
+    startPeriod: TimeSpan = .zero, startInterval: TimeSpan = .seconds(5), initialDelay: TimeSpan = .seconds(1)
   ) {
     self.command = command
     self.interval = interval
     self.timeout = timeout
     self.retries = retries
     self.startPeriod = startPeriod
+    self.startInterval = startInterval
+    self.initialDelay = initialDelay
   }
 }
 

@@ -571,8 +571,8 @@ public struct ServiceStateMachine: Sendable {
       return
     }
     phase = .up(main: main)
-    // The first health check runs at once: dependents wait for its success.
-    if definition.health != nil { health.next = now }
+    // The first health check comes InitialDelaySec= later: dependents wait for its success.
+    if let check = definition.health { health.next = now + check.initialDelay }
     say(
       "\(definition.type == .oneshot ? "done" : "running")" + (main.map { " (pid \($0))" } ?? "")
         + (definition.description.map { " - " + $0 } ?? ""))
@@ -819,16 +819,18 @@ public struct ServiceStateMachine: Sendable {
 
   private mutating func healthResult(passed: Bool, now: Instant) {
     guard let check = definition.health, case .up = phase else { return }
-    health.next = now + check.interval
+    // As in Docker: in the start period, until a check has passed, checks come every
+    // StartIntervalSec= and their failures do not count.
+    let inStartPeriod = startedAt.map { now - $0 < check.startPeriod } ?? false
+    let starting = inStartPeriod && health.healthy != true && !passed
+    health.next = now + (starting ? min(check.startInterval, check.interval) : check.interval)
     if passed {
       if health.healthy != true { say("healthy") }
       health.healthy = true
       health.failures = 0
       return
     }
-    // As in Docker: failures in the start period do not count until a check has passed once.
-    let inStartPeriod = startedAt.map { now - $0 < check.startPeriod } ?? false
-    if inStartPeriod && health.healthy != true { return }
+    if starting { return }
     health.failures += 1
     if health.failures >= check.retries {
       health.healthy = false

@@ -278,6 +278,16 @@ public struct InitProgram: ~Copyable {
   }
 
   /// `services`, each with `limit` unless it sets that resource itself.
+  /// Where a health check's output goes: apart from the service's own lines, labelled
+  /// `NAME/health`, on the console only (the service's log directory is its own log).
+  static func healthOutput(of service: ServiceDefinition) -> ServiceDefinition {
+    var label = service
+    label.name = service.name + "/health"
+    label.log.directory = nil
+    label.log.console = true
+    return label
+  }
+
   private static func withLimit(_ limit: LimitSetting, _ services: [ServiceDefinition]) -> [ServiceDefinition] {
     services.map { service in
       var service = service
@@ -358,8 +368,9 @@ public struct InitProgram: ~Copyable {
           try? FileSystem.write(root + S6Boot.exitCodeFile, "\(exit.shellExitCode)\n")
         }
         // What the process wrote before it ended goes out first, unfinished last line included.
-        if case .service(let i)? = supervisor.owner(of: pid)?.unit {
-          output.processEnded(service: supervisor.graph.services[i].name, loop: &loop)
+        if let owner = supervisor.owner(of: pid), case .service(let i) = owner.unit {
+          let service = supervisor.graph.services[i]
+          output.processEnded(service: owner.role == .health ? InitProgram.healthOutput(of: service).name : service.name, loop: &loop)
           reportOutputNotices()
         }
         let ended = supervisor.owner(of: pid)
@@ -609,7 +620,7 @@ public struct InitProgram: ~Copyable {
     request.grouping = .newSession
     request.descriptors = [(from: devNull, to: 0)]
     do {
-      let streams = try output.descriptors(for: service, loop: &loop)
+      let streams = try output.descriptors(for: ref.role == .health ? InitProgram.healthOutput(of: service) : service, loop: &loop)
       request.descriptors += [(from: streams.standardOutput, to: 1), (from: streams.standardError, to: 2)]
     } catch {
       return .forkFailed(ref, reason: "unable to create its output pipes: \(error.description)")

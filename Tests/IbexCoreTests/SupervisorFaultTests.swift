@@ -59,7 +59,7 @@ struct SupervisorFaultTests {
     var h = try Harness([
       service("web") {
         $0.health = HealthCheck(
-          command: Command(program: "/bin/check", arguments: ["check"]), interval: .seconds(5), timeout: .seconds(1), retries: 1)
+          command: Command(program: "/bin/check", arguments: ["check"]), interval: .seconds(5), timeout: .seconds(1), retries: 1, initialDelay: .zero)
       }
     ])
     h.boot()

@@ -160,7 +160,7 @@ struct SupervisorHealthTests {
   func health() throws {
     var h = try Harness([
       service("db") {
-        $0.health = HealthCheck(command: Command(program: "/bin/probe", arguments: ["probe"]), interval: .seconds(10), timeout: .seconds(2), retries: 2)
+        $0.health = HealthCheck(command: Command(program: "/bin/probe", arguments: ["probe"]), interval: .seconds(10), timeout: .seconds(2), retries: 2, initialDelay: .zero)
         $0.restart = .no
       },
       service("web", requires: ["db"]),
@@ -184,11 +184,40 @@ struct SupervisorHealthTests {
     #expect(h.phase("db") == .restarting)
   }
 
+  @Test("the first check waits InitialDelaySec=; in StartPeriodSec= failures repeat every StartIntervalSec= and do not count")
+  func startDelayAndPeriod() throws {
+    var h = try Harness([
+      service("db") {
+        $0.health = HealthCheck(
+          command: Command(program: "/bin/probe", arguments: ["probe"]), interval: .seconds(30), timeout: .seconds(2), retries: 1,
+          startPeriod: .seconds(20), startInterval: .seconds(2))
+      }
+    ])
+    h.boot()
+    #expect(h.spawned == ["db"], "no check at the instant of the start")
+    h.advance(TimeSpan(nanoseconds: 999_000_000))
+    #expect(h.spawned == ["db"])
+    h.advance(.milliseconds(1))
+    #expect(h.spawned == ["db", "db:health"], "the first check 1s (the default InitialDelaySec=) after the start")
+    for _ in 0..<3 {
+      h.exit("db:health", .exited(code: 1))
+      h.advance(.seconds(2))
+    }
+    #expect(h.spawned.filter { $0 == "db:health" }.count == 4, "every 2s in the start period")
+    #expect(h.phase("db") == .running, "failures in the start period do not count (Retries=1)")
+    h.exit("db:health", .exited(code: 0))
+    #expect(h.supervisor.isHealthy(0) == true)
+    h.advance(.seconds(2))
+    #expect(h.spawned.filter { $0 == "db:health" }.count == 4, "after a pass: IntervalSec=")
+    h.advance(.seconds(28))
+    #expect(h.spawned.filter { $0 == "db:health" }.count == 5)
+  }
+
   @Test("a check that outlives its timeout is killed and counts as a failure")
   func healthTimeout() throws {
     var h = try Harness([
       service("db") {
-        $0.health = HealthCheck(command: Command(program: "/bin/probe", arguments: ["probe"]), interval: .seconds(10), timeout: .seconds(2), retries: 1)
+        $0.health = HealthCheck(command: Command(program: "/bin/probe", arguments: ["probe"]), interval: .seconds(10), timeout: .seconds(2), retries: 1, initialDelay: .zero)
       }
     ])
     h.boot()

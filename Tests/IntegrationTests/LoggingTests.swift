@@ -87,6 +87,32 @@ struct LoggingTests {
     #expect(result.stderr.contains("counter: restarting in 10ms"))
   }
 
+  @Test("a health check's output is apart from the service's lines, labelled NAME/health, and kept out of its log directory")
+  func healthOutput() throws {
+    let logs = makeScratchDirectory() + "/web"
+    let root = try ServiceRoot([
+      "web.service": """
+        [Service]
+        ExecStart=/bin/sh -c 'echo service-line; exec sleep 100000'
+        [Health]
+        Exec=/bin/sh -c 'echo probe-line; echo probe-error >&2'
+        InitialDelaySec=0
+        [Log]
+        Directory=\(logs)
+        """
+    ])
+    let ibex = try root.start()
+    #expect(waitUntil(timeout: 20) { (try? runCommand([ibexBinary, "check", "--root", root.root]).status) == 0 })
+    #expect(waitUntil(timeout: 10) { fileContents(ibex.directory + "/stderr").contains("web/health | probe-error") })
+    ibex.signal(SIGTERM, to: root.ibexPID(ibex))
+    let result = ibex.finish()
+    #expect(result.stdout.contains("web/health | probe-line\n"), "stdout: \(result.stdout)")
+    #expect(!result.stdout.contains("web | probe-line"))
+    #expect(result.stdout.contains("web | service-line\n"))
+    #expect(fileContents(logs + "/current").contains("service-line"))
+    #expect(!fileContents(logs + "/current").contains("probe"))
+  }
+
   @Test("a log directory rotates by size and count; no line is split across files; archives are @TAI64N.s")
   func rotation() throws {
     let root = try ServiceRoot([:])

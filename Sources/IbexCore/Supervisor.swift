@@ -151,6 +151,11 @@ public struct Supervisor: Sendable {
   private var armedDeadline: Instant?
   private var actions: [SupervisorAction] = []
   private var booted = false
+  /// Operator stops and restarts in progress (`OrderedStop`).
+  private var orderedStops: [OrderedStop] = []
+  /// For each service an operator stopped, by name: the services that were stopped because
+  /// they require it; `ibex start` brings them back with it.
+  private var broughtDown: [String: [String]] = [:]
   /// Every service started at boot is ready or settled (or the main command started).
   private var bootOver = false
   private var exited = false
@@ -346,6 +351,7 @@ public struct Supervisor: Sendable {
     }
     graph = newGraph
     machines = newMachines
+    orderedStops = []  // by index: the members moved (what was told to stop goes on stopping)
     retired = leaving.map { $0.name }
     for i in changed {
       machines[i].replaceDefinition(graph.services[i])
@@ -487,9 +493,72 @@ public struct Supervisor: Sendable {
   private mutating func commanded(_ request: SupervisorEvent.Request, now: Instant) {
     switch request {
     case .shutdown(let code): beginShutdown(exitCode: code, now: now)
-    case .stop(let i): send(.stopRequested, to: i, now: now)
-    case .start(let i): send(.startRequested, to: i, now: now)
-    case .restart(let i): send(.restartRequested, to: i, now: now)
+    case .stop(let i): beginOrderedStop(i, restart: false, now: now)
+    case .restart(let i): beginOrderedStop(i, restart: true, now: now)
+    case .start(let i):
+      send(.startRequested, to: i, now: now)
+      for name in broughtDown.removeValue(forKey: graph.services[i].name) ?? [] {
+        if let j = graph.services.firstIndex(where: { $0.name == name }), machines[j].isDown, !machines[j].held {
+          send(.startRequested, to: j, now: now)
+        }
+      }
+    }
+  }
+
+  /// An operator's stop or restart of `root`, in systemd's order: what `Requires=` it
+  /// (directly or through others) stops first, in reverse start order as at shutdown, then
+  /// `root`. A restart then starts them all again; a stop remembers them for `ibex start`.
+  struct OrderedStop {
+    var root: Int
+    var restart: Bool
+    /// `root` and what requires it, still up when the stop began.
+    var members: [Int]
+    /// Members already told to stop.
+    var told: [Int] = []
+  }
+
+  private mutating func beginOrderedStop(_ root: Int, restart: Bool, now: Instant) {
+    var members = [root]
+    var k = 0
+    while k < members.count {
+      for j in machines.indices where graph.requires[j].contains(members[k]) && !members.contains(j) && !machines[j].isDown {
+        members.append(j)
+      }
+      k += 1
+    }
+    if members.count == 1 {
+      send(restart ? .restartRequested : .stopRequested, to: root, now: now)
+      return
+    }
+    orderedStops.append(OrderedStop(root: root, restart: restart, members: members))
+    advanceOrderedStops(now)
+  }
+
+  /// Tells each member to stop once every member that waits for it is down; once all are,
+  /// stops (or restarts) the root.
+  private mutating func advanceOrderedStops(_ now: Instant) {
+    var k = 0
+    while k < orderedStops.count {
+      var stop = orderedStops[k]
+      let name = graph.services[stop.root].name
+      for i in graph.startOrder.reversed() where i != stop.root && stop.members.contains(i) && !stop.told.contains(i) {
+        guard graph.waitedOnBy[i].allSatisfy({ !stop.members.contains($0) || machines[$0].isDown }) else { continue }
+        stop.told.append(i)
+        send(.dependencyStopped(name), to: i, now: now)
+      }
+      let dependents = stop.members.filter { $0 != stop.root }
+      guard dependents.allSatisfy({ machines[$0].isDown }) else {
+        orderedStops[k] = stop
+        k += 1
+        continue
+      }
+      orderedStops.remove(at: k)
+      send(stop.restart ? .restartRequested : .stopRequested, to: stop.root, now: now)
+      if stop.restart {
+        for j in dependents { send(.startRequested, to: j, now: now) }
+      } else {
+        broughtDown[name, default: []] += dependents.map { graph.services[$0].name }
+      }
     }
   }
 
@@ -517,6 +586,8 @@ public struct Supervisor: Sendable {
   /// has stopped.
   private mutating func advance(_ now: Instant) {
     guard !exited else { return }
+    if shutdown != nil { orderedStops = [] }  // the shutdown stops everything in order
+    if !orderedStops.isEmpty { advanceOrderedStops(now) }
     var progress = shutdown == nil
     while progress && shutdown == nil {
       progress = false

@@ -248,17 +248,45 @@ struct SupervisorControlTests {
   }
 }
 
+/// The stop signals, without the SIGKILL sweep of a group whose main process has ended.
+private func terms(_ signals: [String]) -> [String] { signals.filter { !$0.hasSuffix("SIGKILL") } }
+
 extension SupervisorControlTests {
-  @Test("stopping a dependency also stops what requires it, as stopped rather than failed")
+  @Test("stopping a dependency stops what requires it first, in reverse start order; start brings them all back")
   func stopDependency() throws {
-    var h = try Harness([service("db"), service("web", requires: ["db"])])
+    var h = try Harness([service("db"), service("web", requires: ["db"]), service("worker", requires: ["web"]), service("other")])
     h.boot()
+    _ = h.takeSignals()
     h.send(.commanded(.stop(service: 0)))
-    h.exit("db", .signaled(.terminate, coreDumped: false))
-    #expect(h.log.contains("web: stopping, because it requires db"))
+    #expect(h.takeSignals() == ["-worker SIGTERM", "-worker SIGCONT"], "the furthest dependent first")
+    #expect(h.log.contains("worker: stopping, because it requires db"))
+    h.exit("worker", .signaled(.terminate, coreDumped: false))
+    #expect(terms(h.takeSignals()) == ["-web SIGTERM", "-web SIGCONT"])
     h.exit("web", .signaled(.terminate, coreDumped: false))
-    #expect(h.phase("web") == .stopped)
-    #expect(h.phase("db") == .stopped)
+    #expect(terms(h.takeSignals()) == ["-db SIGTERM", "-db SIGCONT"], "db only once what requires it is down")
+    h.exit("db", .signaled(.terminate, coreDumped: false))
+    #expect(["db", "web", "worker"].map { h.phase($0) } == [.stopped, .stopped, .stopped])
+    #expect(h.phase("other") == .running)
+    h.advance(.seconds(5))
+    #expect(h.spawned.count == 4, "nothing restarts on its own")
+    h.send(.commanded(.start(service: 0)))
+    #expect(Array(h.spawned.suffix(3)) == ["db", "web", "worker"], "what was stopped because of db comes back, in order")
+  }
+
+  @Test("restarting a dependency restarts what requires it: dependents stop first, then all start in order")
+  func restartDependency() throws {
+    var h = try Harness([service("db"), service("web", requires: ["db"]), service("cache", wants: ["db"])])
+    h.boot()
+    _ = h.takeSignals()
+    h.send(.commanded(.restart(service: 0)))
+    #expect(h.takeSignals() == ["-web SIGTERM", "-web SIGCONT"], "Wants= is not restarted, Requires= is")
+    h.exit("web", .signaled(.terminate, coreDumped: false))
+    #expect(terms(h.takeSignals()) == ["-db SIGTERM", "-db SIGCONT"])
+    h.exit("db", .signaled(.terminate, coreDumped: false))
+    h.advance(.seconds(1))
+    #expect(Array(h.spawned.suffix(2)) == ["db", "web"])
+    #expect(h.phase("cache") == .running)
+    #expect(h.supervisor.restartCount(of: 0) == 1)
   }
 }
 

@@ -113,18 +113,27 @@ public struct SpawnError: Error, Equatable, Sendable {
   public var step: SpawnStep
   public var errno: Errno
   public var program: String
+  /// The `#!` interpreter of `program`, when exec failed because that interpreter is missing
+  /// (the program itself exists): the message names it, not the script.
+  public var missingInterpreter: String?
 
-  public init(step: SpawnStep, errno: Errno, program: String) {
+  public init(step: SpawnStep, errno: Errno, program: String, missingInterpreter: String? = nil) {
     self.step = step
     self.errno = errno
     self.program = program
+    self.missingInterpreter = missingInterpreter
   }
 
   /// `unable to exec /app/server: No such file or directory`.
   public var description: String {
     switch step {
     case .workingDirectory: return "unable to change directory for \(program): \(errno.description)"
-    case .exec: return "unable to exec \(program): \(errno.description)"
+    case .exec:
+      if let missingInterpreter {
+        return "unable to exec \(program): its interpreter \(missingInterpreter) (the #! line) does not exist"
+          + " (the kernel looks #! paths up from /, also under ibex init --root)"
+      }
+      return "unable to exec \(program): \(errno.description)"
     default: return "unable to \(step.action) for \(program): \(errno.description)"
     }
   }
@@ -137,6 +146,17 @@ public struct SpawnError: Error, Equatable, Sendable {
 
 /// Starts children with `ibex_spawn()`.
 public enum Spawner {
+  /// The interpreter on `program`'s `#!` line when `program` exists (then ENOENT from
+  /// execve(2) was about the interpreter), or nil.
+  static func missingInterpreter(of program: String) -> String? {
+    guard program.contains("/"), let bytes = try? FileSystem.read(program), bytes.starts(with: [0x23, 0x21]) else {
+      return nil
+    }
+    let line = bytes.dropFirst(2).prefix { $0 != 0x0A }.drop { $0 == 0x20 || $0 == 0x09 }
+    let path = line.prefix { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }
+    return path.isEmpty ? nil : String(decoding: path, as: UTF8.self)
+  }
+
   /// Starts the child described by `request`. Returns its pid; the caller reaps it.
   public static func spawn(_ request: borrowing SpawnRequest) throws(SpawnError) -> Int32 {
     var req = ibex_spawn_req()
@@ -215,9 +235,11 @@ public enum Spawner {
       }
     }
     if pid < 0 {
-      throw SpawnError(
-        step: SpawnStep(rawValue: failure.step) ?? .clone, errno: Errno(rawValue: failure.error),
-        program: request.program)
+      let step = SpawnStep(rawValue: failure.step) ?? .clone
+      let errno = Errno(rawValue: failure.error)
+      var interpreter: String?
+      if step == .exec && errno == .noSuchFileOrDirectory { interpreter = missingInterpreter(of: request.program) }
+      throw SpawnError(step: step, errno: errno, program: request.program, missingInterpreter: interpreter)
     }
     return pid
   }

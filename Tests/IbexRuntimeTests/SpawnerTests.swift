@@ -159,6 +159,25 @@ struct SpawnerTests {
     #expect(SpawnError(step: .exec, errno: .noSuchFileOrDirectory, program: "x").exitCode == 127)
   }
 
+  @Test("a script whose #! interpreter is missing: the error names the interpreter, not the script (exit code 127)")
+  func missingInterpreter() throws {
+    let dir = makeScratchDirectory()
+    let script = "\(dir)/run"
+    #expect(FileManager.default.createFile(atPath: script, contents: Data("#!/command/with-contenv sh\necho hi\n".utf8)))
+    chmod(script, 0o755)
+    let request = SpawnRequest(program: script, arguments: CStringArray(["run"]), environment: CStringArray([]))
+    do {
+      _ = try Spawner.spawn(request)
+      Issue.record("the script ran")
+    } catch {
+      #expect(error.missingInterpreter == "/command/with-contenv")
+      #expect(error.exitCode == 127)
+      #expect(
+        error.description
+          == "unable to exec \(script): its interpreter /command/with-contenv (the #! line) does not exist (the kernel looks #! paths up from /, also under ibex init --root)")
+    }
+  }
+
   @Test("a program without the execute bit is EACCES (exit code 126), also when found in PATH")
   func notExecutable() throws {
     let dir = makeScratchDirectory()

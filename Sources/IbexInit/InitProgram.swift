@@ -83,7 +83,9 @@ public struct InitProgram: ~Copyable {
 
     // An s6-overlay image: its layout, its variables and its runtime paths (docs/s6-overlay.md).
     let (s6Settings, s6Warnings) = S6Settings.parse(environment: environment)
-    var s6 = S6Paths(root: root, settings: s6Settings).isPresent ? s6Settings : nil
+    let command = options.commandIndex.flatMap { argv[$0] }.map { String(cString: $0) }
+    let isS6Image = S6Paths(root: root, settings: s6Settings).isPresent || S6Boot.showsS6Overlay(environment: environment, command: command)
+    var s6 = isS6Image ? s6Settings : nil
     if let settings = s6, settings.logging >= 1, ThisProcess.effectiveUID == 0 {
       // S6-ENV-05: the catch-all log's owner must exist.
       guard let account = users.account(settings.catchAllUser) else {

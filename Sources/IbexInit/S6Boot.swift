@@ -97,6 +97,17 @@ struct S6Boot {
     return log
   }
 
+  /// Whether an image without any s6-overlay directory still shows it was built for
+  /// s6-overlay, so that "replace s6-overlay's tarballs with ibex, nothing else changes" holds:
+  /// an `S6_*` variable is set, or CMD is one of s6-overlay's programs (`with-contenv app`,
+  /// `/command/...`, `/package/admin/s6...`). The `/command` links alone do not count: ibex's
+  /// own images have them for native services too.
+  static func showsS6Overlay(environment: [String], command: String?) -> Bool {
+    if environment.contains(where: { $0.hasPrefix("S6_") && $0.contains("=") }) { return true }
+    guard let command else { return false }
+    return command == "with-contenv" || command.hasPrefix("/command/") || command.hasPrefix("/package/admin/s6")
+  }
+
   /// S6-BOOT-02: PATH with `/command`, `/usr/bin` and `/bin` added at the front when missing.
   static func searchPath(_ path: String?) -> String {
     let parts = (path ?? "").split(separator: ":", omittingEmptySubsequences: true).map { String($0) }

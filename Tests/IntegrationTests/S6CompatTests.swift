@@ -145,6 +145,30 @@ struct S6CompatTests {
     #expect(noCommand.finish().status == 0, "\(noCommand.diagnostics)")
   }
 
+  // MARK: - An s6-overlay image without any s6 directory
+
+  @Test(
+    "an image whose only s6 traces are S6_* variables or a with-contenv CMD boots the s6 way; without them, plainly",
+    arguments: ["variable", "with-contenv", "plain"])
+  func bareS6Image(trace: String) throws {
+    let report = "echo ${FOO-unset}; if [ -d /run/s6/container_environment ]; then echo snapshot; fi"
+    let container = try S6Container(
+      environment: trace == "variable" ? ["FOO": "bar", "S6_CMD_ARG0": "/bin/env"] : ["FOO": "bar"], s6Directory: false)
+    try container.run(trace == "with-contenv" ? ["with-contenv", "sh", "-c", report] : ["sh", "-c", report])
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    switch trace {
+    case "variable":
+      // S6_CMD_ARG0 runs in front of CMD (env, which runs it), and s6's paths exist.
+      #expect(result.stdout == "unset\nsnapshot\n", "\(container.diagnostics)")
+    case "with-contenv":
+      #expect(result.stdout == "bar\nsnapshot\n", "\(container.diagnostics)")
+    default:
+      // A native image: CMD gets the container's environment; no s6 runtime paths.
+      #expect(result.stdout == "bar\n", "\(container.diagnostics)")
+    }
+  }
+
   // MARK: - Environment and working directory
 
   @Test("T-08 ENV FOO=bar: the CMD sees `unset`; with-contenv gives `bar`; S6_KEEP_ENV=1 gives `bar`")

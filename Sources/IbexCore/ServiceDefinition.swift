@@ -257,6 +257,10 @@ public struct ServiceDefinition: Equatable, Sendable {
   public var dependentsWaitForReady = true
   /// False: `$NAME` in command lines stays as written (s6's command lines are not expanded).
   public var expandsVariables = true
+  /// An s6-rc service (an s6-rc.d definition, `legacy-cont-init`, `legacy-services`): its
+  /// transitions are also logged as s6-rc logs them (`s6-rc: info: service NAME: starting`),
+  /// which images and log parsers look for.
+  public var logsAsS6RC = false
   /// An s6 pipeline (`producer-for`, a `log/` directory): this service's stdout goes to the
   /// stdin of the named service, through a pipe ibex holds so that restarts lose nothing.
   public var outputConsumer: String?

@@ -131,6 +131,8 @@ public struct ServiceStateMachine: Sendable {
   /// The last exit of any run, kept until the next one: what `ibex status` shows.
   public var mostRecentExit: ProcessExit? { lastExit ?? exitOfPreviousRun }
   private var exitOfPreviousRun: ProcessExit?
+  /// s6-rc's "stopping" line was logged: "successfully stopped" follows once down.
+  private var announcedStopping = false
   /// `STATUS=` from sd_notify.
   public private(set) var status: String?
   /// Stopped by an operator: not restarted, not started with the others.
@@ -507,6 +509,14 @@ public struct ServiceStateMachine: Sendable {
   @inline(never)
   private mutating func say(_ text: String, _ level: LogLevel = .info) { actions.append(.log(definition.name + ": " + text, level)) }
 
+  /// s6-rc's own line for a transition (`starting`, `successfully started`, `stopping`,
+  /// `successfully stopped`), for s6-rc services only; shown at S6_VERBOSITY 2, as s6-rc's.
+  private mutating func sayAsS6RC(_ transition: String) {
+    guard definition.logsAsS6RC else { return }
+    let separator = transition.hasPrefix("successfully") ? " " : ": "
+    actions.append(.log("s6-rc: info: service " + definition.name + separator + transition, .info))
+  }
+
   @inline(never)
   private mutating func signal(_ pid: Int32, _ signal: Signal, group: Bool) {
     actions.append(.signal(pid: pid, signal, processGroup: group))
@@ -528,6 +538,7 @@ public struct ServiceStateMachine: Sendable {
       return
     }
     recentStarts.append(now)
+    sayAsS6RC("starting")
     if let lastExit { exitOfPreviousRun = lastExit }
     lastExit = nil
     status = nil
@@ -564,6 +575,7 @@ public struct ServiceStateMachine: Sendable {
   }
 
   private mutating func enterUp(main: Int32?, now: Instant) {
+    sayAsS6RC("successfully started")
     if definition.type == .oneshot && !definition.remainAfterExit && main == nil {
       phase = .done
       failuresInARow = 0
@@ -711,6 +723,10 @@ public struct ServiceStateMachine: Sendable {
     case .up(let pid):
       main = pid
     }
+    if case .stopped = then, definition.logsAsS6RC {
+      sayAsS6RC("stopping")
+      announcedStopping = true
+    }
     let isUp: Bool
     if case .up = phase { isUp = true } else { isUp = false }
     // ExecStop= runs while the main process is alive, or for a oneshot that remained "up".
@@ -790,6 +806,8 @@ public struct ServiceStateMachine: Sendable {
     health.next = nil
     switch then {
     case .stopped:
+      if announcedStopping { sayAsS6RC("successfully stopped") }
+      announcedStopping = false
       if case .stopped = phase {} else { say("stopped") }
       phase = .stopped
       actions.append(.stopped)

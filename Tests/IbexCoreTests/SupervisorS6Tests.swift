@@ -241,3 +241,27 @@ struct SupervisorBootFailureTests {
     #expect(!h.spawned.contains("CMD"))
   }
 }
+
+extension SupervisorS6Tests {
+  @Test("s6-rc services log s6-rc's own transition lines, in dependency order, starting and stopping; others do not")
+  func s6rcLines() throws {
+    var h = try Harness([
+      service("db") { $0.logsAsS6RC = true },
+      service("app", requires: ["db"]) { $0.logsAsS6RC = true },
+      service("native"),
+    ])
+    h.boot()
+    h.send(.shutdownSignal(.terminate))
+    h.exit("app", .signaled(.terminate, coreDumped: false))
+    h.exit("db", .signaled(.terminate, coreDumped: false))
+    h.exit("native", .signaled(.terminate, coreDumped: false))
+    #expect(
+      h.log.filter { $0.hasPrefix("s6-rc: ") } == [
+        "s6-rc: info: service db: starting", "s6-rc: info: service db successfully started",
+        "s6-rc: info: service app: starting", "s6-rc: info: service app successfully started",
+        "s6-rc: info: service app: stopping", "s6-rc: info: service app successfully stopped",
+        "s6-rc: info: service db: stopping", "s6-rc: info: service db successfully stopped",
+      ])
+    #expect(!h.log.contains { $0.contains("service native") })
+  }
+}

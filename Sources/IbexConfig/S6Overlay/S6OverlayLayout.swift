@@ -322,6 +322,7 @@ struct S6Loader {
   mutating func atomicService(_ definition: S6Definition, autostart: Bool) throws(ConfigError) -> ServiceDefinition {
     var service = s6Service(definition.name, location: SourceLocation(file: definition.directory + "/type", line: 1))
     service.autostart = autostart
+    service.logsAsS6RC = true
     service.dependencies = [Dependency(name: S6OverlayLayout.contFinishService, kind: .after, location: service.location)]
     requirements(definition.dependencies, of: &service)
     switch definition.kind {
@@ -584,6 +585,7 @@ struct S6Loader {
 
   func contInitService() -> ServiceDefinition {
     var service = builtinOneshot(S6OverlayLayout.contInitService, paths.contInit)
+    service.logsAsS6RC = true
     service.startPre = layout.contInitScripts.map {
       Command(program: $0, arguments: [$0], ignoresFailure: settings.failurePolicy < 2, location: SourceLocation(file: $0, line: 1))
     }
@@ -592,6 +594,7 @@ struct S6Loader {
 
   func legacyServicesService(_ legacy: [ServiceDefinition], userMembers: [String]) -> ServiceDefinition {
     var service = builtinOneshot(S6OverlayLayout.legacyServicesService, paths.services)
+    service.logsAsS6RC = true
     service.dependencies.append(Dependency(name: S6OverlayLayout.contInitService, kind: .requires, location: service.location))
     for member in userMembers { service.dependencies.append(Dependency(name: member, kind: .requires, location: service.location)) }
     for other in legacy where other.autostart {

@@ -453,7 +453,8 @@ public struct InitProgram: ~Copyable {
           rearm()
         case .log(let line, let level):
           if level.rawValue <= (s6?.verbosity ?? LogLevel.info.rawValue) {
-            output.emit(level == .warning ? "warning: " + line : line, loop: &loop)
+            // s6-rc's lines go out as s6-rc writes them, for the parsers that look for them.
+            output.emit(level == .warning ? "warning: " + line : line, labelled: !line.hasPrefix("s6-rc: "), loop: &loop)
           }
         case .exit(let code):
           finish()

@@ -163,12 +163,14 @@ public struct ServiceOutput: ~Copyable {
   /// stderr nobody reads. While that sink is full, own lines wait in a queue of at most
   /// `ownLimit` bytes; past it the oldest are dropped, and a line with their count comes
   /// first once stderr takes lines again.
-  public mutating func emit(_ message: String, loop: inout EventLoop) {
-    queueOwn(message)
+  public mutating func emit(_ message: String, labelled: Bool = true, loop: inout EventLoop) {
+    queueOwn(message, labelled: labelled)
     write(standardError, loop: &loop)
   }
 
-  private mutating func queueOwn(_ message: String) { ownLines.append(Array(Console.line(message).utf8)) }
+  private mutating func queueOwn(_ message: String, labelled: Bool = true) {
+    ownLines.append(Array(Console.line(message, labelled: labelled).utf8))
+  }
 
   /// Moves queued own lines into the stderr sink while it is below its high-water mark, after
   /// a line that counts those dropped.

@@ -15,9 +15,10 @@ public enum Console {
     try? FileDescriptor.standardError.writeAll(line(message))
   }
 
-  /// `ibex: <message>` and a newline, control characters escaped (`\x0a`).
-  public static func line(_ message: String) -> String {
-    "ibex: " + escaped(message) + "\n"
+  /// `ibex: <message>` and a newline, control characters escaped (`\x0a`); without the
+  /// label for lines that imitate another program's (s6-rc's).
+  public static func line(_ message: String, labelled: Bool = true) -> String {
+    (labelled ? "ibex: " : "") + escaped(message) + "\n"
   }
 
   /// `text` with its control characters (below 0x20, and DEL) written as `\xNN`: one form

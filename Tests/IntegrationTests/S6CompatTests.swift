@@ -331,6 +331,25 @@ struct S6CompatTests {
 
   // MARK: - s6-rc.d
 
+  @Test("S6_VERBOSITY 2: s6-rc's own lines for every s6-rc service, in dependency order, unlabelled")
+  func s6rcLines() throws {
+    let container = try S6Container(
+      files: userBundle(["app"])
+        + s6rcService("setup", type: "oneshot", files: ["up": .text("/bin/true\n")])
+        + s6rcService("app", type: "longrun", dependencies: ["setup"], files: ["run": .script("exec sleep 1000")]))
+    try container.run(["true"])
+    let result = container.finish()
+    #expect(result.status == 0, "\(container.diagnostics)")
+    let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("s6-rc: info: service setup") || $0.hasPrefix("s6-rc: info: service app") }
+    #expect(
+      lines == [
+        "s6-rc: info: service setup: starting", "s6-rc: info: service setup successfully started",
+        "s6-rc: info: service app: starting", "s6-rc: info: service app successfully started",
+        "s6-rc: info: service app: stopping", "s6-rc: info: service app successfully stopped",
+      ], "\(container.diagnostics)")
+    #expect(result.stderr.contains("\ns6-rc: info: service legacy-cont-init: starting\n"), "\(container.diagnostics)")
+  }
+
   @Test("T-14 oneshot `up` = script path, depending on `base`, in user-bundles.d/user: runs once, before the CMD")
   func t14() throws {
     let container = try S6Container(

@@ -8,8 +8,8 @@ import IbexRuntime
 /// line that was cut at the length limit is prefixed `name + ` instead of `name | `.
 ///
 /// JSON lines are `{"ts":"...","service":"web","stream":"stdout","msg":"..."}` with
-/// `"partial":true` added when the line was cut; `ts` is left out without a timestamp style,
-/// and invalid UTF-8 in `msg` becomes U+FFFD (JSON text must be valid UTF-8).
+/// `"partial":true` added when the line was cut; `ts` is always there (RFC 3339 unless TAI64N
+/// was asked for), and invalid UTF-8 in `msg` becomes U+FFFD (JSON text must be valid UTF-8).
 public struct LineFormatter: Sendable {
   public enum Style: Equatable, Sendable {
     /// `name | message`, or the message alone when `prefixed` is false.
@@ -48,20 +48,37 @@ public struct LineFormatter: Sendable {
       if appendTimestamp(time, to: &out) { out.append(0x20) }
       out.append(contentsOf: message)
     case .json:
-      out.append(0x7b)  // {
-      if timestamp != .none {
-        out.append(contentsOf: "\"ts\":\"".utf8)
-        _ = appendTimestamp(time, to: &out)
-        out.append(contentsOf: "\",".utf8)
-      }
-      out.append(contentsOf: "\"service\":".utf8)
-      Array(service.utf8).withUnsafeBytes { LineFormatter.appendJSONString($0, to: &out) }
+      LineFormatter.appendJSONStart(service: service, at: time, tai64n: timestamp == .tai64n, to: &out)
       out.append(contentsOf: ",\"stream\":\"\(stream.rawValue)\",\"msg\":".utf8)
       LineFormatter.appendJSONString(message, to: &out)
       if line.isCut { out.append(contentsOf: ",\"partial\":true".utf8) }
       out.append(0x7d)  // }
     }
     out.append(0x0a)
+  }
+
+  /// `{"ts":"...","service":"NAME"`: how every JSON line begins, a service's or ibex's own.
+  static func appendJSONStart(service: String, at time: WallTime, tai64n: Bool, to out: inout [UInt8]) {
+    out.append(contentsOf: "{\"ts\":\"".utf8)
+    if tai64n { Timestamp.appendTAI64N(time, to: &out) } else { Timestamp.appendRFC3339(time, to: &out) }
+    out.append(contentsOf: "\",\"service\":".utf8)
+    Array(service.utf8).withUnsafeBytes { LineFormatter.appendJSONString($0, to: &out) }
+  }
+
+  /// One of ibex's own event lines as JSON, with the fields of a service's lines:
+  /// `{"ts":"...","service":"ibex","level":"warning","msg":"web: restarting in 1s"}`. The
+  /// level comes from the message's `warning: `, `error: ` or `fatal: ` label (else `info`).
+  public func appendEvent(_ message: String, at time: WallTime, to out: inout [UInt8]) {
+    var level = "info"
+    var text = Substring(message)
+    for label in ["warning", "error", "fatal"] where text.hasPrefix(label + ": ") {
+      level = label == "fatal" ? "error" : label
+      text = text.dropFirst(label.utf8.count + 2)
+    }
+    LineFormatter.appendJSONStart(service: "ibex", at: time, tai64n: timestamp == .tai64n, to: &out)
+    out.append(contentsOf: ",\"level\":\"\(level)\",\"msg\":".utf8)
+    Array(text.utf8).withUnsafeBytes { LineFormatter.appendJSONString($0, to: &out) }
+    out.append(contentsOf: "}\n".utf8)
   }
 
   private func appendTimestamp(_ time: WallTime, to out: inout [UInt8]) -> Bool {

@@ -168,8 +168,17 @@ public struct ServiceOutput: ~Copyable {
     write(standardError, loop: &loop)
   }
 
+  /// With `IBEX_LOG_FORMAT=json`, ibex's own lines are JSON lines too, so that one pipeline
+  /// parses everything on the stream.
   private mutating func queueOwn(_ message: String, labelled: Bool = true) {
-    ownLines.append(Array(Console.line(message, labelled: labelled).utf8))
+    guard defaults.format == .json else {
+      ownLines.append(Array(Console.line(message, labelled: labelled).utf8))
+      return
+    }
+    var line: [UInt8] = []
+    let stamps: LineFormatter.TimestampStyle = defaults.timestamps == .tai64n ? .tai64n : .rfc3339
+    LineFormatter(service: "ibex", style: .json, timestamp: stamps).appendEvent(message, at: WallTime.now(), to: &line)
+    ownLines.append(line)
   }
 
   /// Moves queued own lines into the stderr sink while it is below its high-water mark, after

@@ -26,5 +26,15 @@ func jsonLines() {
   let line = format(formatter, Array("a\"b\\c\td\u{1}e".utf8) + [0xff, 0x0d], stream: .stderr)
   #expect(line == "{\"ts\":\"2026-11-29T21:04:05.123456Z\",\"service\":\"w\\\"b\",\"stream\":\"stderr\",\"msg\":\"a\\\"b\\\\c\\td\\u0001e\u{FFFD}\"}\n")
   let partial = format(LineFormatter(service: "x", style: .json), Array("é".utf8), cut: true)
-  #expect(partial == "{\"service\":\"x\",\"stream\":\"stdout\",\"msg\":\"é\",\"partial\":true}\n")
+  // JSON lines always carry ts, also without a timestamp style.
+  #expect(partial == "{\"ts\":\"2026-11-29T21:04:05.123456Z\",\"service\":\"x\",\"stream\":\"stdout\",\"msg\":\"é\",\"partial\":true}\n")
+}
+
+@Test("ibex's own events as JSON: the level from the message's label, the label dropped from msg")
+func jsonEvents() {
+  for (message, level, text) in [("web: running", "info", "web: running"), ("warning: web: x", "warning", "web: x"), ("fatal: bad", "error", "bad")] {
+    var out: [UInt8] = []
+    LineFormatter(service: "ibex", style: .json, timestamp: .rfc3339).appendEvent(message, at: noon, to: &out)
+    #expect(String(decoding: out, as: UTF8.self) == "{\"ts\":\"2026-11-29T21:04:05.123456Z\",\"service\":\"ibex\",\"level\":\"\(level)\",\"msg\":\"\(text)\"}\n")
+  }
 }

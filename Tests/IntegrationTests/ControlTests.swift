@@ -27,7 +27,8 @@ private func startTree(environment: [String: String] = [:]) throws -> (ServiceRo
   ])
   let ibex = try services.start(environment: environment)
   let pid = try #require(services.ibexPID(ibex))
-  #expect(waitUntil(timeout: 20) { (try? client(services, ["check"]).status) == 0 })
+  // Both ready: web's first health check comes 1s (InitialDelaySec=) after it is up.
+  #expect(waitUntil(timeout: 20) { (try? client(services, ["check", "db", "web"]).status) == 0 })
   return (services, ibex, pid)
 }
 

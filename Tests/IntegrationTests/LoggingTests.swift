@@ -160,6 +160,30 @@ struct LoggingTests {
     #expect(result.stderr.contains("\"stream\":\"stderr\",\"msg\":\"oops\""))
   }
 
+  @Test("IBEX_LOG_FORMAT=json: ibex's own event lines are JSON lines too, with a timestamp even without IBEX_LOG_TIMESTAMPS")
+  func jsonEvents() throws {
+    let root = try ServiceRoot([:])
+    try root.write("api.service", try scriptService(root, "api", "echo hello; exec sleep 100000\n"))
+    let ibex = try root.start(environment: ["IBEX_LOG_FORMAT": "json"])
+    #expect(waitUntil(timeout: 30) { fileContents(ibex.directory + "/stdout").contains("hello") })
+    ibex.signal(SIGTERM, to: root.ibexPID(ibex))
+    let result = ibex.finish()
+    let stderr = result.stderr.split(separator: "\n")
+    #expect(!stderr.isEmpty)
+    var levels: Set<String> = []
+    for line in stderr {
+      let object = try #require(try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+      #expect(object["service"] as? String == "ibex")
+      #expect((object["ts"] as? String)?.hasSuffix("Z") == true, "\(line)")
+      levels.insert(object["level"] as? String ?? "?")
+    }
+    #expect(levels.isSubset(of: ["info", "warning", "error"]))
+    #expect(result.stderr.contains("\"level\":\"info\",\"msg\":\"api: running (pid "))
+    let line = try #require(result.stdout.split(separator: "\n").first { $0.contains("hello") })
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    #expect((object["ts"] as? String)?.hasSuffix("Z") == true, "a service's JSON lines carry ts too")
+  }
+
   @Test("a full disk: a clear error, no line lost, writing again once space returns")
   func diskFull() throws {
     let root = try ServiceRoot([:])

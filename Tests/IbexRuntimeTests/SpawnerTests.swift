@@ -165,11 +165,22 @@ struct SpawnerTests {
     let script = "\(dir)/run"
     #expect(FileManager.default.createFile(atPath: script, contents: Data("#!/command/with-contenv sh\necho hi\n".utf8)))
     chmod(script, 0o755)
-    let request = SpawnRequest(program: script, arguments: CStringArray(["run"]), environment: CStringArray([]))
-    do {
-      _ = try Spawner.spawn(request)
-      Issue.record("the script ran")
-    } catch {
+    // Parallel tests fork while the file is being written: until every such child has exec'd,
+    // execve(2) says ETXTBSY (a write descriptor to it is open somewhere), so try again then.
+    var failure: SpawnError?
+    for _ in 0..<200 {
+      let request = SpawnRequest(program: script, arguments: CStringArray(["run"]), environment: CStringArray([]))
+      do {
+        _ = try Spawner.spawn(request)
+        Issue.record("the script ran")
+        return
+      } catch {
+        failure = error
+        if error.errno != Errno(rawValue: 26) { break }  // ETXTBSY
+        usleep(10_000)
+      }
+    }
+    if let error = failure {
       #expect(error.missingInterpreter == "/command/with-contenv")
       #expect(error.exitCode == 127)
       #expect(

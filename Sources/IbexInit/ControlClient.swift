@@ -8,7 +8,7 @@ public enum ControlClient {
 
   public static let help = """
     Usage: ibex status [--json] [NAME...]
-           ibex start|stop|restart NAME...
+           ibex start|stop|restart NAME...|--all
            ibex signal NAME SIGNAL
            ibex check [--ready|--live] [NAME...]
            ibex wait [--ready|--up|--down] [--timeout DURATION] NAME...
@@ -22,6 +22,9 @@ public enum ControlClient {
       status     state, pid, uptime, restarts, last exit, readiness and health of the services,
                  and the timers: next elapse, last run, result, duration (a table; --json for
                  one line of JSON)
+      start, stop, restart
+                 the services named, or every service with --all; stopping NAME stops
+                 what Requires= it first, restarting it restarts them too
       start      start services; `start NAME` runs a timer's job now; `start NAME.timer` and
                  `stop NAME.timer` enable and disable a timer (docs/timers.md)
       check      exit 0 when the services (default: the essential ones, or all) are ready
@@ -46,6 +49,7 @@ public enum ControlClient {
     var waitFor = "ready"
     var timeout = TimeSpan.seconds(30)
     var exitCode: Int32 = 0
+    var all = false
     var words: [String] = []
     var index = 0
     func usage(_ message: String) -> Int32 {
@@ -76,6 +80,7 @@ public enum ControlClient {
         guard let value = value(), value.hasPrefix("/") else { return usage("--root needs an absolute path") }
         root = value
       case ("status", "--json"): json = true
+      case ("start", "--all"), ("stop", "--all"), ("restart", "--all"): all = true
       case ("check", "--ready"): check = .ready
       case ("check", "--live"): check = .live
       case ("wait", "--ready"), ("wait", "--up"), ("wait", "--down"): waitFor = String(word.dropFirst(2))
@@ -95,7 +100,15 @@ public enum ControlClient {
     switch command {
     case "status": request = .status(names: words)
     case "start", "stop", "restart":
-      if words.isEmpty { return usage("\(command) needs at least one service name") }
+      if all && !words.isEmpty { return usage("\(command) takes service names or --all, not both") }
+      if all {
+        switch allServices(root: root) {
+        case .success(let names): words = names
+        case .failure(let failure): return report(failure)
+        }
+        if words.isEmpty { return 0 }
+      }
+      if words.isEmpty { return usage("\(command) needs at least one service name, or --all") }
       request = command == "start" ? .start(names: words) : command == "stop" ? .stop(names: words) : .restart(names: words)
     case "signal":
       guard words.count == 2, let signal = Signal(parsing: words[1]) else { return usage("signal needs NAME and a signal such as HUP") }
@@ -159,6 +172,20 @@ public enum ControlClient {
       break
     }
     return 0
+  }
+
+  /// The names of every service (`--all`), in ibex's order.
+  private static func allServices(root: String) -> Result<[String], ControlFailure> {
+    var connection: Connection
+    switch Connection.open(root: root) {
+    case .success(let opened): connection = opened
+    case .failure(let failure): return .failure(failure)
+    }
+    defer { connection.close() }
+    switch connection.request(.status(names: [])) {
+    case .success(let response): return .success((response["services"]?.array ?? []).compactMap { $0["name"]?.string })
+    case .failure(let failure): return .failure(failure)
+    }
   }
 
   private static func report(_ failure: ControlFailure) -> Int32 {

@@ -119,6 +119,23 @@ struct ControlTests {
     #expect(ibex.finish().status == 0)
   }
 
+  @Test("stop --all, start --all and restart --all act on every service; --all with names is a usage error")
+  func all() throws {
+    let (services, ibex, pid) = try startTree()
+    #expect(try client(services, ["stop", "--all"]).status == 0)
+    #expect(try client(services, ["wait", "--down", "--timeout", "10s", "db", "web"]).status == 0)
+    #expect(try client(services, ["start", "--all"]).status == 0)
+    #expect(try client(services, ["wait", "--timeout", "20s", "db", "web"]).status == 0)
+    let before = try statusJSON(services)
+    #expect(try client(services, ["restart", "--all"]).status == 0)
+    #expect(try client(services, ["wait", "--timeout", "20s", "db", "web"]).status == 0)
+    let after = try statusJSON(services)
+    for name in ["db", "web"] { #expect(after[name]?["pid"] as? Int != before[name]?["pid"] as? Int, "\(name) restarted") }
+    #expect(try client(services, ["stop", "--all", "web"]).status == 2)
+    kill(pid, SIGTERM)
+    #expect(ibex.finish().status == 0)
+  }
+
   @Test("wait gives up after --timeout with exit 5; unknown names exit 3; signal reaches the main process")
   func waitUnknownSignal() throws {
     let services = try ServiceRoot([

@@ -346,6 +346,7 @@ struct S6CompatTests {
         "s6-rc: info: service setup: starting", "s6-rc: info: service setup successfully started",
         "s6-rc: info: service app: starting", "s6-rc: info: service app successfully started",
         "s6-rc: info: service app: stopping", "s6-rc: info: service app successfully stopped",
+        "s6-rc: info: service setup: stopping", "s6-rc: info: service setup successfully stopped",
       ], "\(container.diagnostics)")
     #expect(result.stderr.contains("\ns6-rc: info: service legacy-cont-init: starting\n"), "\(container.diagnostics)")
   }

@@ -67,7 +67,7 @@ public struct ServiceFileParser {
     do throws(ConfigError.Message) {
       let value = try expandSpecifiers(entry.value)
       try apply(section: entry.section, key: entry.key, value: value, location: entry.location)
-      definition.directiveLocations[entry.key] = entry.location
+      definition.directiveLocations.append(DirectiveLocation(entry.key, entry.location))
     } catch {
       // A SetCredential= value is a secret: only its name is shown.
       let shown = entry.key == "SetCredential" ? String(entry.value.prefix { $0 != ":" }) + ":…" : entry.value

@@ -17,13 +17,21 @@ public struct ConfigError: Error, Equatable, Sendable {
   /// One error standing for all of `errors` (not empty), sorted by file, then line; errors
   /// without a location come first.
   public init(collecting errors: [ConfigError]) {
-    let all = errors.flatMap { $0.all }.sorted { a, b in
-      guard let x = a.location else { return b.location != nil }
-      guard let y = b.location else { return false }
-      return x.file != y.file ? x.file < y.file : x.line < y.line
+    // An insertion sort: a handful of errors, and no sort specialization in the binary.
+    var all: [ConfigError] = []
+    for error in errors.flatMap({ $0.all }) {
+      var k = all.count
+      while k > 0 && ConfigError.precedes(error, all[k - 1]) { k -= 1 }
+      all.insert(error, at: k)
     }
     self = all[0]
     more = Array(all.dropFirst())
+  }
+
+  private static func precedes(_ a: ConfigError, _ b: ConfigError) -> Bool {
+    guard let x = a.location else { return b.location != nil }
+    guard let y = b.location else { return false }
+    return x.file != y.file ? x.file < y.file : x.line < y.line
   }
 
   /// This error and the others of the same load, each on its own.

@@ -168,14 +168,25 @@ public struct LogSettings: Equatable, Sendable {
   public init() {}
 }
 
+/// Where a directive was set.
+public struct DirectiveLocation: Equatable, Sendable {
+  public var directive: String
+  public var location: SourceLocation
+  public init(_ directive: String, _ location: SourceLocation) {
+    self.directive = directive
+    self.location = location
+  }
+}
+
 /// Everything ibex knows about one service, whatever file format it came from.
 public struct ServiceDefinition: Equatable, Sendable {
   public var name: String
   /// The file (line 1); `location(of:)` has each directive's own line.
   public var location: SourceLocation
-  /// Where each directive was (last) set, by name: errors found after parsing (an unknown
-  /// user, a missing program, a cycle) point at the line that caused them.
-  public var directiveLocations: [String: SourceLocation] = [:]
+  /// Where each directive was set (the last time wins), by name: errors found after parsing
+  /// (an unknown user, a missing program, a cycle) point at the line that caused them. A list,
+  /// not a dictionary: a few entries, and no dictionary code in the binary for them.
+  public var directiveLocations: [DirectiveLocation] = []
   public var description: String?
 
   /// Requires=, Wants=, After=, Before=, in file order. Requires= and Wants= also order:
@@ -271,5 +282,7 @@ public struct ServiceDefinition: Equatable, Sendable {
   }
 
   /// The line of `directive`, or the file's when it was not set there.
-  public func location(of directive: String) -> SourceLocation { directiveLocations[directive] ?? location }
+  public func location(of directive: String) -> SourceLocation {
+    directiveLocations.last { $0.directive == directive }?.location ?? location
+  }
 }

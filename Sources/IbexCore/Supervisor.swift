@@ -155,7 +155,7 @@ public struct Supervisor: Sendable {
   private var orderedStops: [OrderedStop] = []
   /// For each service an operator stopped, by name: the services that were stopped because
   /// they require it; `ibex start` brings them back with it.
-  private var broughtDown: [String: [String]] = [:]
+  private var broughtDown: [(stopped: String, dependents: [String])] = []
   /// Every service started at boot is ready or settled (or the main command started).
   private var bootOver = false
   private var exited = false
@@ -497,7 +497,10 @@ public struct Supervisor: Sendable {
     case .restart(let i): beginOrderedStop(i, restart: true, now: now)
     case .start(let i):
       send(.startRequested, to: i, now: now)
-      for name in broughtDown.removeValue(forKey: graph.services[i].name) ?? [] {
+      let name = graph.services[i].name
+      let dependents = broughtDown.filter { $0.stopped == name }.flatMap { $0.dependents }
+      broughtDown.removeAll { $0.stopped == name }
+      for name in dependents {
         if let j = graph.services.firstIndex(where: { $0.name == name }), machines[j].isDown, !machines[j].held {
           send(.startRequested, to: j, now: now)
         }
@@ -557,7 +560,7 @@ public struct Supervisor: Sendable {
       if stop.restart {
         for j in dependents { send(.startRequested, to: j, now: now) }
       } else {
-        broughtDown[name, default: []] += dependents.map { graph.services[$0].name }
+        broughtDown.append((name, dependents.map { graph.services[$0].name }))
       }
     }
   }

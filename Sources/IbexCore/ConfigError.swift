@@ -17,13 +17,7 @@ public struct ConfigError: Error, Equatable, Sendable {
   /// One error standing for all of `errors` (not empty), sorted by file, then line; errors
   /// without a location come first.
   public init(collecting errors: [ConfigError]) {
-    // An insertion sort: a handful of errors, and no sort specialization in the binary.
-    var all: [ConfigError] = []
-    for error in errors.flatMap({ $0.all }) {
-      var k = all.count
-      while k > 0 && ConfigError.precedes(error, all[k - 1]) { k -= 1 }
-      all.insert(error, at: k)
-    }
+    let all = errors.flatMap { $0.all }.stablySorted(by: ConfigError.precedes)
     self = all[0]
     more = Array(all.dropFirst())
   }

@@ -156,15 +156,7 @@ public enum ServiceDirectory {
   /// Why `program` cannot be executed: missing, or there but not an executable regular file
   /// (with its mode, so that `chmod +x` is the obvious fix).
   static func programProblem(_ program: String, searchPath: String) -> String {
-    let candidates: [String]
-    if program.contains("/") {
-      candidates = [program]
-    } else {
-      candidates = searchPath.split(separator: ":", omittingEmptySubsequences: false).map {
-        ($0.isEmpty ? "." : String($0)) + "/" + program
-      }
-    }
-    for candidate in candidates {
+    for candidate in candidates(for: program, searchPath: searchPath) {
       guard let info = FileSystem.info(candidate) else { continue }
       if !info.isRegularFile { return "\(candidate) is not a regular file, so it cannot be executed" }
       return "\(candidate) is not executable (mode \(info.permissionsText)): chmod +x it"
@@ -174,14 +166,16 @@ public enum ServiceDirectory {
 
   /// The path `program` would be executed from, or nil when there is none.
   public static func resolveProgram(_ program: String, searchPath: String) -> String? {
-    if program.contains("/") {
-      guard let info = FileSystem.info(program), info.isRegularFile, info.isExecutable else { return nil }
-      return program
+    candidates(for: program, searchPath: searchPath).first { candidate in
+      guard let info = FileSystem.info(candidate) else { return false }
+      return info.isRegularFile && info.isExecutable
     }
-    for directory in searchPath.split(separator: ":", omittingEmptySubsequences: false) {
-      let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + program
-      if let info = FileSystem.info(candidate), info.isRegularFile, info.isExecutable { return candidate }
-    }
-    return nil
+  }
+
+  /// Where `program` is looked for, in order: itself when it has a `/`, else each directory of
+  /// PATH (an empty entry is the current directory, as execvp(3) has it).
+  private static func candidates(for program: String, searchPath: String) -> [String] {
+    if program.contains("/") { return [program] }
+    return searchPath.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + program }
   }
 }
